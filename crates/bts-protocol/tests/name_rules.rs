@@ -1,6 +1,8 @@
 //! Every row of the name-rule comparison table (bitshares-core, the real bitsharesjs npm package)
 //! gets the same verdicts from our rules, and the faucet policy is what the reference recommends.
 
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
 use bts_protocol::name::wallet_name_error;
 use bts_protocol::name::{NamePolicy, is_cheap_name, is_valid_name, is_wallet_account_name, is_wallet_cheap_name};
 

@@ -2,6 +2,8 @@
 //! (python-bitshares, bitsharesjs and fc's signer driven through libsecp256k1), and the signed
 //! transactions a real cli_wallet 7.0.2 produced on a private chain.
 
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
 use bts_protocol::{
     AccountCreate, ChainId, Operation, Prefix, PrivateKey, PublicKey, Signature, SignedTransaction, TimePointSec,
     Transaction, raw,
