@@ -1,1 +1,35 @@
-fn main() {}
+//! `bts-infra`: the operator's single binary for BitShares infrastructure.
+//!
+//! This file only parses the command line, dispatches to a command group in [`cmd`] and turns an
+//! error into a message on stderr and an exit code ([`error`]). Exit codes: 0 success, 1 failure,
+//! 2 bad usage or bad input (the same code clap uses for its own usage errors).
+
+mod cmd;
+mod error;
+mod input;
+mod output;
+
+use clap::Parser;
+use std::process::ExitCode;
+
+/// BitShares infrastructure: keys, account names and transaction signing.
+#[derive(Parser)]
+#[command(
+    name = "bts-infra",
+    version,
+    after_help = "Exit codes: 0 success, 1 failure, 2 bad usage or bad input. With --json, stdout is \
+        exactly one JSON object; errors go to stderr."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: cmd::Command,
+}
+
+fn main() -> ExitCode {
+    // `parse` prints clap's own usage errors and exits with code 2, and prints --help with code 0.
+    let cli = Cli::parse();
+    match cli.command.run() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => error::report(&err),
+    }
+}
