@@ -12,15 +12,21 @@ use std::str::FromStr;
 use thiserror::Error;
 
 /// Who may act for an account: weighted accounts, keys and addresses, and the weight needed.
+///
+/// Reading JSON, a missing map is empty, as in the node (fc's reflection leaves absent members at
+/// their default): python-bitshares, for one, sends no `address_auths`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Authority {
     /// Sum of weights needed to act.
     pub weight_threshold: u32,
     /// Other accounts' authorities, ordered by account instance.
+    #[serde(default)]
     pub account_auths: FlatMap<AccountId, u16>,
     /// Keys, ordered by address as the node orders them.
+    #[serde(default)]
     pub key_auths: FlatMap<PublicKey, u16>,
     /// Addresses (legacy; `account_create` must not use them).
+    #[serde(default)]
     pub address_auths: FlatMap<Address, u16>,
 }
 
@@ -310,6 +316,14 @@ impl<'de> Visitor<'de> for EmptyExtensions {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn missing_maps_are_empty_as_in_the_node() {
+        // What python-bitshares sends: no address_auths, and an `extensions` member the node ignores.
+        let json = r#"{"weight_threshold":1,"account_auths":[],"key_auths":[["BTS6MRyAjQq8ud7hVNYcfnVPJqcVpscN5So8BhtHuGYqET5GDW5CV",1]],"extensions":[]}"#;
+        let auth: Authority = serde_json::from_str(json).unwrap();
+        assert_eq!((auth.key_auths.len(), auth.address_auths.len()), (1, 0));
+    }
 
     #[test]
     fn vote_ids() {
