@@ -1,1 +1,17 @@
-//! placeholder
+//! bts-devnet: a small BitShares-compatible chain in one process, served like witness_node.
+//!
+//! * [`chain`]: the pure chain (state, transaction checks, blocks, database and history API). No IO.
+//! * [`network`]: one ordering chain and any number of [`network::Node`]s replicating it, each
+//!   with its own endpoint and faults, so a gateway sees a real multi-node network.
+//! * [`session`]: a connection's API ids, subscriptions and dispatch; [`server`]: WebSocket and
+//!   HTTP on one port; [`faults`]: fault injection; [`launch`]: start and stop a whole network.
+
+pub mod chain;
+pub mod faults;
+pub mod launch;
+pub mod network;
+pub mod server;
+pub mod session;
+
+pub use launch::{Devnet, RunningNode, genesis_now};
+pub use server::ServerConfig;

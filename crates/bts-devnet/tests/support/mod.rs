@@ -1,0 +1,56 @@
+//! Shared by the devnet's integration tests: starting a devnet on port 0 and finding the peer
+//! programs (python-bitshares in `.venv`, bitsharesjs in `peers/js/node_modules`).
+
+#![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
+
+use bts_devnet::chain::ChainConfig;
+use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_protocol::Prefix;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use tokio::net::TcpListener;
+
+/// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
+pub async fn devnet(nodes: usize, prefix: Prefix) -> Devnet {
+    let mut config = ChainConfig::devnet(prefix);
+    config.block_interval = 1;
+    config.genesis_time = genesis_now(1);
+    let mut listeners = Vec::new();
+    for _ in 0..nodes {
+        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
+    }
+    Devnet::start("test", config, listeners, ServerConfig { admin: true })
+        .await
+        .unwrap()
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// `$BTS_PYTHON`, else the workspace's `.venv`, else `python3`.
+pub fn python() -> PathBuf {
+    if let Some(p) = std::env::var_os("BTS_PYTHON") {
+        return p.into();
+    }
+    let venv = root().join(".venv/bin/python");
+    if venv.exists() { venv } else { "python3".into() }
+}
+
+/// Runs a peer program to completion off the async runtime; returns its last stdout line as JSON.
+/// A failure shows the program's stderr and how to install the peers.
+pub async fn run_peer(mut command: Command) -> serde_json::Value {
+    let shown = format!("{command:?}");
+    let output = tokio::task::spawn_blocking(move || command.output()).await.unwrap();
+    let output = output.unwrap_or_else(|e| panic!("cannot run {shown}: {e}; run scripts/test to install the peers"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{shown} failed ({}):\n{stderr}\n{stdout}\n(peers missing? run scripts/test, which installs them)",
+        output.status
+    );
+    let last = stdout.lines().last().unwrap_or_default();
+    serde_json::from_str(last).unwrap_or_else(|e| panic!("{shown} printed {stdout:?}: {e}\n{stderr}"))
+}
