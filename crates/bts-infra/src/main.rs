@@ -8,11 +8,12 @@ mod cmd;
 mod error;
 mod input;
 mod output;
+mod serve;
 
 use clap::Parser;
 use std::process::ExitCode;
 
-/// BitShares infrastructure: keys, account names and transaction signing.
+/// BitShares infrastructure: devnet and local stack, keys, account names and transaction signing.
 #[derive(Parser)]
 #[command(
     name = "bts-infra",

@@ -617,15 +617,19 @@ fn help_texts() {
     check(
         run(&["--help"]).ok(),
         expect![[r#"
-            BitShares infrastructure: keys, account names and transaction signing
+            BitShares infrastructure: devnet and local stack, keys, account names and transaction signing
 
             Usage: bts-infra <COMMAND>
 
             Commands:
-              key   Create keys, show a key's public key, derive wallet password keys
-              name  Check account names against the chain, wallet and faucet rules
-              tx    Sign transactions offline
-              help  Print this message or the help of the given subcommand(s)
+              key     Create keys, show a key's public key, derive wallet password keys
+              name    Check account names against the chain, wallet and faucet rules
+              tx      Sign transactions offline
+              devnet  Run a BitShares-compatible development chain (WebSocket and HTTP JSON-RPC, like
+                      witness_node)
+              up      Run the local stack on devnets: a mainnet-like and a testnet-like network, several nodes
+                      each
+              help    Print this message or the help of the given subcommand(s)
 
             Options:
               -h, --help     Print help

@@ -1,8 +1,10 @@
 //! The command groups of `bts-infra`, one module each; a new group is a variant here plus a module.
 
+mod devnet;
 mod key;
 mod name;
 mod tx;
+mod up;
 
 use clap::Subcommand;
 
@@ -18,6 +20,10 @@ pub(crate) enum Command {
     /// Sign transactions offline
     #[command(subcommand)]
     Tx(tx::TxCommand),
+    /// Run a BitShares-compatible development chain (WebSocket and HTTP JSON-RPC, like witness_node)
+    Devnet(devnet::DevnetArgs),
+    /// Run the local stack on devnets: a mainnet-like and a testnet-like network, several nodes each
+    Up(up::UpArgs),
 }
 
 impl Command {
@@ -27,6 +33,8 @@ impl Command {
             Command::Key(c) => c.run(),
             Command::Name(c) => c.run(),
             Command::Tx(c) => c.run(),
+            Command::Devnet(c) => c.run(),
+            Command::Up(c) => c.run(),
         }
     }
 }

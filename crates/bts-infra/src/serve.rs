@@ -1,0 +1,72 @@
+//! What the long-running commands (`devnet`, `up`, later `gateway` and `faucet`) share: the
+//! async runtime, logging, and waiting for Ctrl-C or SIGTERM.
+
+use crate::error::InputError;
+use std::net::SocketAddr;
+use tokio::net::TcpListener;
+
+/// Runs `main` on a multi-threaded tokio runtime.
+pub(crate) fn block_on<T>(main: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    init_logging();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?
+        .block_on(main)
+}
+
+/// Logs to stderr; `RUST_LOG` picks the level (default `info`).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // A second initialisation (tests run commands in one process) is harmless.
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Binds `addr`, saying what to do when it is taken.
+pub(crate) async fn bind(addr: SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        InputError::new(format!("cannot listen on {addr}: {e}"))
+            .hint(format!(
+                "is something else using that port? pick another with {flag} (port 0 picks a free one)"
+            ))
+            .into()
+    })
+}
+
+/// Completes on Ctrl-C or SIGTERM (what `docker stop` and Kubernetes send).
+pub(crate) async fn stop_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = term => {}
+    }
+}
+
+/// Parses a block interval: a duration of whole seconds, at least one (`3s`, `1s`, `5`).
+pub(crate) fn parse_interval(s: &str) -> Result<u32, String> {
+    let d = match s.parse::<u64>() {
+        Ok(secs) => std::time::Duration::from_secs(secs),
+        Err(_) => humantime::parse_duration(s).map_err(|e| format!("{e}: write e.g. 3s"))?,
+    };
+    if d.subsec_nanos() != 0 || d.as_secs() == 0 {
+        return Err("blocks come in whole seconds, at least 1s (as on a real chain)".to_owned());
+    }
+    u32::try_from(d.as_secs()).map_err(|_| "too long".to_owned())
+}

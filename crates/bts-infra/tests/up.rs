@@ -1,0 +1,102 @@
+//! `bts-infra up` and `bts-infra devnet` as an operator runs them: start, serve, stop on SIGTERM.
+
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
+use bts_rpc::{HttpClient, HttpOptions};
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Starts the binary and reads the one JSON line it prints when it is serving.
+fn start(args: &[&str]) -> (Child, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let report = serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line:?}"));
+    (child, report)
+}
+
+/// Sends SIGTERM, as `docker stop` does, and returns the exit status. The deadline only turns a
+/// process that never stops into a failure instead of a hung test run.
+fn stop(mut child: Child) -> std::process::ExitStatus {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            child.kill().unwrap();
+            panic!("bts-infra did not stop after SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn up_serves_two_networks_and_stops_cleanly() {
+    let (child, report) = start(&["up", "--port", "0", "--json", "--block-interval", "1s"]);
+    let networks = report["networks"].as_array().unwrap();
+    assert_eq!(networks.len(), 2);
+    let mut chain_ids = Vec::new();
+    for network in networks {
+        assert_eq!(network["nodes"].as_array().unwrap().len(), 2, "{network}");
+        for node in network["nodes"].as_array().unwrap() {
+            let client = HttpClient::new(node["http"].as_str().unwrap(), HttpOptions::default()).unwrap();
+            let chain_id = client.api().get_chain_id().await.unwrap();
+            assert_eq!(chain_id.to_string(), network["chain_id"].as_str().unwrap());
+            let registrar = client.api().get_account_by_name("faucet").await.unwrap().unwrap();
+            assert!(registrar.is_lifetime_member());
+        }
+        chain_ids.push(network["chain_id"].as_str().unwrap().to_owned());
+    }
+    assert_ne!(
+        chain_ids[0], chain_ids[1],
+        "mainnet-like and testnet-like are different chains"
+    );
+    assert_eq!(networks[1]["prefix"], "TEST");
+    assert!(stop(child).success(), "exit code 0 after SIGTERM");
+}
+
+#[tokio::test]
+async fn devnet_prints_its_dev_key_and_refuses_a_public_chain_id() {
+    let (child, report) = start(&["devnet", "--listen", "127.0.0.1:0", "--prefix", "TEST", "--json"]);
+    assert_eq!(report["registrar"]["name"], "faucet");
+    assert!(
+        report["registrar"]["development_wif"]
+            .as_str()
+            .unwrap()
+            .starts_with('5')
+    );
+    assert!(
+        report["nodes"][0]["ws"]
+            .as_str()
+            .unwrap()
+            .starts_with("ws://127.0.0.1:")
+    );
+    assert!(stop(child).success());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args([
+            "devnet",
+            "--chain-id",
+            "4018d7844c78f6a6c41c6a552b898022310fc5dec06da467ee7905a8dad512c8",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("public network's chain id"), "{stderr}");
+}
