@@ -97,17 +97,15 @@ impl Chain {
     /// `validate_transaction`: every check and the full application on a copy of the pending
     /// state, which is then thrown away; the answer is the processed transaction.
     pub fn validate_transaction(&self, tx: &SignedTransaction) -> Result<Value, FcException> {
-        let (head, now) = (self.head_block_num(), self.head_block_time());
-        let env = Env {
-            params: &self.params,
-            prefix: self.config.prefix,
-            now,
-            block_num: head,
-            block_time: now,
-        };
+        let env = Env::pending(
+            &self.params,
+            self.config.prefix,
+            self.head_block_num(),
+            self.head_block_time(),
+        );
         let signers = precheck(tx, &self.config.chain_id, self.config.prefix).map_err(|e| finish_error(e, tx, &env))?;
         let mut scratch = self.state.clone();
-        apply_transaction(&mut scratch, &self.log, &env, head, tx, &signers)
+        apply_transaction(&mut scratch, &self.log, &env, env.block_num, tx, &signers)
             .map(|results| processed_json(tx, &results))
             .map_err(|e| finish_error(e, tx, &env))
     }

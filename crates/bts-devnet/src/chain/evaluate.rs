@@ -29,6 +29,21 @@ pub(crate) struct Env<'a> {
     pub(crate) block_time: TimePointSec,
 }
 
+impl<'a> Env<'a> {
+    /// Where a pending transaction is judged: at the head block's time, and the objects it
+    /// creates carry the head block's number and time until the next block applies it again
+    /// (as on the node).
+    pub(crate) fn pending(params: &'a Parameters, prefix: Prefix, head: u32, now: TimePointSec) -> Env<'a> {
+        Env {
+            params,
+            prefix,
+            now,
+            block_num: head,
+            block_time: now,
+        }
+    }
+}
+
 /// An `operation_result`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum OpResult {

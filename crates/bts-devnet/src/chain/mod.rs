@@ -132,20 +132,16 @@ impl Chain {
     /// pending state and queues it for the next block. Errors are the node's exceptions (code,
     /// name and text); turn one into the wire error with `FcException::into_execution_error`.
     pub fn push_transaction(&mut self, tx: &SignedTransaction) -> Result<TransactionId, FcException> {
-        // Judged at the head block's time; as on the node, objects created now carry the head
-        // block's number and time until the next block applies the transaction again.
-        let (head, now) = (self.head_block_num(), self.head_block_time());
-        let env = Env {
-            params: &self.params,
-            prefix: self.config.prefix,
-            now,
-            block_num: head,
-            block_time: now,
-        };
+        let env = Env::pending(
+            &self.params,
+            self.config.prefix,
+            self.head_block_num(),
+            self.head_block_time(),
+        );
         let signers = validate::precheck(tx, &self.config.chain_id, self.config.prefix)
             .map_err(|e| transaction::finish_error(e, tx, &env))?;
         let save = self.state.savepoint();
-        match transaction::apply_transaction(&mut self.state, &self.log, &env, head, tx, &signers) {
+        match transaction::apply_transaction(&mut self.state, &self.log, &env, env.block_num, tx, &signers) {
             Ok(_) => {
                 self.pending.push(Pending {
                     tx: tx.clone(),

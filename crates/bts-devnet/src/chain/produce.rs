@@ -193,18 +193,23 @@ impl Chain {
     /// Pushes postponed transactions again on top of the new head; returns those that no
     /// longer apply.
     fn repush(&mut self, postponed: Vec<Pending>) -> Vec<(TransactionId, FcException)> {
-        let (head, now) = (self.head_block_num(), self.head_block_time());
-        let env = Env {
-            params: &self.params,
-            prefix: self.config.prefix,
-            now,
-            block_num: head,
-            block_time: now,
-        };
+        let env = Env::pending(
+            &self.params,
+            self.config.prefix,
+            self.head_block_num(),
+            self.head_block_time(),
+        );
         let mut dropped = Vec::new();
         for pending in postponed {
             let save = self.state.savepoint();
-            match apply_transaction(&mut self.state, &self.log, &env, head, &pending.tx, &pending.signers) {
+            match apply_transaction(
+                &mut self.state,
+                &self.log,
+                &env,
+                env.block_num,
+                &pending.tx,
+                &pending.signers,
+            ) {
                 Ok(_) => self.pending.push(pending),
                 Err(e) => {
                     self.state.rollback(save);
