@@ -48,6 +48,7 @@ pub struct Devnet {
     network: Arc<Network>,
     nodes: Vec<RunningNode>,
     stop: watch::Sender<bool>,
+    node_stops: Vec<watch::Sender<bool>>,
     tasks: JoinSet<()>,
 }
 
@@ -70,16 +71,22 @@ impl Devnet {
         let mut tasks = JoinSet::new();
         tasks.spawn(network.clone().produce_blocks(stop.subscribe()));
         let mut nodes = Vec::new();
+        let mut node_stops = Vec::new();
         for (i, listener) in listeners.into_iter().enumerate() {
             let addr = listener.local_addr()?;
             let node = Node::new(&format!("{name}-{i}"), &network);
             node.catch_up();
             tasks.spawn(node.clone().follow(stop.subscribe()));
             let mut stopped = stop.subscribe();
+            let (node_stop, mut node_stopped) = watch::channel(false);
+            node_stops.push(node_stop);
             let serving = node.clone();
             tasks.spawn(async move {
                 let shutdown = async move {
-                    let _ = stopped.wait_for(|s| *s).await;
+                    tokio::select! {
+                        _ = stopped.wait_for(|s| *s) => {}
+                        _ = node_stopped.wait_for(|s| *s) => {}
+                    }
                 };
                 if let Err(e) = server::run(listener, serving, server, shutdown).await {
                     tracing::error!(target: "bts_devnet::server", %addr, error = %e, "server failed");
@@ -91,6 +98,7 @@ impl Devnet {
             network,
             nodes,
             stop,
+            node_stops,
             tasks,
         })
     }
@@ -103,6 +111,15 @@ impl Devnet {
     /// The serving nodes, in listener order.
     pub fn nodes(&self) -> &[RunningNode] {
         &self.nodes
+    }
+
+    /// Kills node `index` as a crashed process would vanish: its connections drop without a
+    /// goodbye and its port refuses new ones. The rest of the network goes on.
+    pub fn stop_node(&self, index: usize) {
+        if let (Some(node), Some(stop)) = (self.nodes.get(index), self.node_stops.get(index)) {
+            node.node.drop_connections();
+            let _ = stop.send(true);
+        }
     }
 
     /// Stops producing blocks, closes every connection and waits for all tasks to end.

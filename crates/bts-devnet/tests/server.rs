@@ -349,3 +349,29 @@ async fn shutdown_is_not_held_up_by_a_hanging_node() {
         .expect("shutdown finished");
     assert!(call.await.unwrap().is_err());
 }
+
+#[tokio::test]
+async fn a_stopped_node_refuses_connections_while_the_others_go_on() {
+    let devnet = support::devnet(2, Prefix::BTS).await;
+    let (dead, alive) = (devnet.nodes()[0].clone(), devnet.nodes()[1].clone());
+    let client = ws(&dead.ws_url()).await;
+    let mut status = client.status();
+    devnet.stop_node(0);
+    status.wait_for(|s| !s.connected).await.unwrap();
+    // The port is closed: connecting is refused, not left hanging.
+    let refused = loop {
+        match tokio::net::TcpStream::connect(dead.addr).await {
+            Err(e) if e.kind() != std::io::ErrorKind::ConnectionReset => break e,
+            // The listener is still being torn down (accepted, or reset from its backlog).
+            _ => tokio::time::sleep(Duration::from_millis(10)).await,
+        }
+    };
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+    let other = ws(&alive.ws_url()).await;
+    let mut blocks = other.set_block_applied_callback().await.unwrap();
+    assert!(
+        blocks.recv().await.is_some(),
+        "the rest of the network keeps making blocks"
+    );
+    devnet.shutdown().await;
+}
