@@ -301,21 +301,41 @@ pub enum Incoming {
 }
 
 impl Incoming {
-    /// Parses a server message.
+    /// Parses a server message in one pass over its text (a proxy does this for every message).
     pub fn parse(text: &str) -> Result<Incoming, serde_json::Error> {
         #[derive(Deserialize)]
-        struct Probe<'a> {
-            #[serde(borrow, default)]
-            method: Option<&'a str>,
+        struct Wire {
             #[serde(default)]
-            params: Option<(Value, Box<RawValue>)>,
+            method: Option<String>,
+            #[serde(default)]
+            params: Option<Box<RawValue>>,
+            #[serde(default)]
+            id: Id,
+            #[serde(default)]
+            jsonrpc: Option<String>,
+            #[serde(default)]
+            result: Option<Box<RawValue>>,
+            #[serde(default)]
+            error: Option<ErrorObject>,
         }
-        let probe: Probe<'_> = serde_json::from_str(text)?;
-        match (probe.method, probe.params) {
-            (Some("notice"), Some((callback, args))) => Ok(Incoming::Notice(Notice { callback, args })),
-            (Some("notice"), None) => Err(serde_json::Error::custom("a notice needs params [CALLBACK, [ARGS]]")),
-            _ => serde_json::from_str(text).map(Incoming::Response),
+        let w: Wire = serde_json::from_str(text)?;
+        if w.method.as_deref() == Some("notice") {
+            let params = w
+                .params
+                .ok_or_else(|| serde_json::Error::custom("a notice needs params [CALLBACK, [ARGS]]"))?;
+            let (callback, args): (Value, Box<RawValue>) = serde_json::from_str(params.get())?;
+            return Ok(Incoming::Notice(Notice { callback, args }));
         }
+        // A missing result is a null result, as in `Response`'s own reading.
+        let outcome = match w.error {
+            Some(e) => Err(e),
+            None => Ok(w.result.unwrap_or_else(|| to_raw(&Value::Null))),
+        };
+        Ok(Incoming::Response(Response {
+            id: w.id,
+            jsonrpc: w.jsonrpc,
+            outcome,
+        }))
     }
 }
 
