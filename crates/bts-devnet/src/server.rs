@@ -76,7 +76,12 @@ async fn rpc(
     body: Bytes,
 ) -> Response {
     if let Ok(upgrade) = upgrade {
-        return upgrade.on_upgrade(move |socket| websocket(socket, state.node, state.shutdown));
+        // Small buffers: a node serves thousands of mostly idle wallet sessions, and the default
+        // 128 KiB read buffer made each cost 130 KiB.
+        return upgrade
+            .read_buffer_size(4096)
+            .write_buffer_size(0)
+            .on_upgrade(move |socket| websocket(socket, state.node, state.shutdown));
     }
     // A hanging node or a broadcast waiting for its block must not hold up a shutdown.
     let mut shutdown = state.shutdown;
