@@ -1,0 +1,301 @@
+//! HTTP POST JSON-RPC: each request (a batch is split into its requests) is answered from the
+//! cache, joined to an identical call in flight, or sent to a healthy node; when that node fails
+//! before answering (refused, reset, timeout, 5xx) the request goes to another one.
+//!
+//! Reads are always retried. Broadcasts are too: the chain rejects a transaction it already has,
+//! so a retried broadcast whose answer is "duplicate transaction" was in fact accepted, and for
+//! `broadcast_transaction` the gateway answers with the success the client would have got.
+
+use super::{DataPlane, MAX_ATTEMPTS};
+use crate::cache::{self, Key, Turn};
+use crate::error::ProxyError;
+use crate::metrics::{self, CacheResult, Limit, Outcome};
+use crate::pool::Network;
+use axum::http::StatusCode;
+use bts_rpc::{ApiRef, Call, Request, Response};
+use bytes::Bytes;
+use serde_json::value::RawValue;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Who is asking, and on which network.
+pub struct Origin<'a> {
+    /// The network the host and path routed to.
+    pub network: &'a Arc<Network>,
+    /// The client's address (limits, geolocation).
+    pub client_ip: IpAddr,
+    /// The value of the forwarding header sent to nodes.
+    pub forwarded_for: &'a str,
+}
+
+/// An answer for the HTTP client.
+pub struct Answer {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// JSON body.
+    pub body: Bytes,
+}
+
+impl Answer {
+    fn json(status: StatusCode, response: &Response) -> Answer {
+        Answer {
+            status,
+            body: Bytes::from(response.to_json()),
+        }
+    }
+
+    fn error(e: &ProxyError, request: Option<&Request>) -> Answer {
+        Answer::json(e.http_status(), &e.response(request))
+    }
+}
+
+/// Answers one POST body: one request or a batch.
+pub async fn handle_post(dp: &DataPlane, origin: &Origin<'_>, body: Bytes) -> Answer {
+    if body.len() > dp.settings.max_message_bytes {
+        return Answer::error(&ProxyError::TooLarge(dp.settings.max_message_bytes), None);
+    }
+    let text = String::from_utf8_lossy(&body);
+    if !text.trim_start().starts_with('[') {
+        return handle_one(dp, origin, &text, body.clone()).await;
+    }
+    // witness_node has no batches; the gateway splits them and answers in order.
+    let items: Vec<Box<RawValue>> = match serde_json::from_str(&text) {
+        Ok(items) => items,
+        Err(e) => {
+            return Answer::json(
+                StatusCode::BAD_REQUEST,
+                &Response::unreadable(bts_rpc::ErrorObject::parse_error(&e.to_string())),
+            );
+        }
+    };
+    if items.is_empty() {
+        let e = bts_rpc::ErrorObject::invalid_request("empty batch");
+        return Answer::json(StatusCode::BAD_REQUEST, &Response::unreadable(e));
+    }
+    let answers = futures_util::future::join_all(
+        items
+            .iter()
+            .map(|item| handle_one(dp, origin, item.get(), Bytes::copy_from_slice(item.get().as_bytes()))),
+    )
+    .await;
+    let mut out = Vec::with_capacity(body.len());
+    out.push(b'[');
+    for (i, a) in answers.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        out.extend_from_slice(&a.body);
+    }
+    out.push(b']');
+    Answer {
+        status: StatusCode::OK,
+        body: Bytes::from(out),
+    }
+}
+
+/// Answers one request; `raw` is its exact text, forwarded unchanged when nothing is shared.
+async fn handle_one(dp: &DataPlane, origin: &Origin<'_>, text: &str, raw: Bytes) -> Answer {
+    let request = match Request::parse(text) {
+        Ok(r) => r,
+        Err(e) => return Answer::json(StatusCode::BAD_REQUEST, &Response::unreadable(e)),
+    };
+    if !dp.rate.allow(origin.client_ip) {
+        metrics::limited(Limit::Rate);
+        origin.network.metrics().request(&request.method, Outcome::Limited, 0.0);
+        return Answer::error(&ProxyError::RateLimited(dp.rate.per_second()), Some(&request));
+    }
+    let call = match request.target() {
+        Ok(c) => c,
+        Err(e) => return Answer::json(StatusCode::BAD_REQUEST, &Response::err(&request, e)),
+    };
+    let network = origin.network;
+    if network.deny_methods().contains(&call.method) {
+        let e = ProxyError::Denied {
+            method: call.method.clone(),
+            network: network.name().to_owned(),
+        };
+        return Answer::error(&e, Some(&request));
+    }
+    let api = api_name(&call);
+    if cache::is_immutable(&api, &call.method, &call.args, network.last_irreversible_block()) {
+        return cached(dp, origin, (&request, &call, &api), raw).await;
+    }
+    if cache::is_collapsible(&api, &call.method) {
+        return collapsed(dp, origin, (&request, &call, &api), raw, false).await;
+    }
+    forward(dp, origin, &call.method, raw)
+        .await
+        .unwrap_or_else(|e| Answer::error(&e, Some(&request)))
+}
+
+/// The API name a call addresses. Over HTTP every POST is a new connection, so only 0
+/// (database) and 1 (login) are meaningful numeric ids; others are passed on for the node to
+/// refuse.
+fn api_name(call: &Call) -> String {
+    match &call.api {
+        ApiRef::Id(0) => "database".to_owned(),
+        ApiRef::Id(1) => "login".to_owned(),
+        ApiRef::Id(n) => n.to_string(),
+        ApiRef::Name(name) => name.clone(),
+    }
+}
+
+/// An immutable answer: from the cache, or fetched once and kept.
+async fn cached(dp: &DataPlane, origin: &Origin<'_>, parts: (&Request, &Call, &str), raw: Bytes) -> Answer {
+    let (request, call, api) = parts;
+    let key = Key::new(origin.network.name(), api, &call.method, &call.args);
+    if let Some(result) = dp.cache.get(&key) {
+        metrics::cache(origin.network.name(), CacheResult::Hit);
+        origin.network.metrics().request(&call.method, Outcome::Cached, 0.0);
+        return Answer::json(StatusCode::OK, &Response::ok(request, &*result));
+    }
+    metrics::cache(origin.network.name(), CacheResult::Miss);
+    let answer = collapsed(dp, origin, parts, raw, true).await;
+    if let Ok(Response {
+        outcome: Ok(result), ..
+    }) = serde_json::from_slice::<Response>(&answer.body)
+    {
+        dp.cache.put(key, Arc::from(result));
+    }
+    answer
+}
+
+/// A read that identical concurrent reads share. The leader forwards the client's own bytes;
+/// the answer is parsed for sharing only when someone joined, or when it is to be cached.
+async fn collapsed(
+    dp: &DataPlane,
+    origin: &Origin<'_>,
+    (request, call, api): (&Request, &Call, &str),
+    raw: Bytes,
+    for_cache: bool,
+) -> Answer {
+    let key = Key::new(origin.network.name(), api, &call.method, &call.args);
+    match dp.flight.join(key) {
+        Turn::Lead(leader) => {
+            let answer = forward(dp, origin, &call.method, raw).await;
+            let shared = match &answer {
+                Ok(a) if a.status == StatusCode::OK && (for_cache || leader.has_followers()) => {
+                    match serde_json::from_slice::<Response>(&a.body) {
+                        Ok(Response {
+                            outcome: Ok(result), ..
+                        }) => Ok(Arc::from(result)),
+                        _ => Err(()),
+                    }
+                }
+                _ => Err(()),
+            };
+            leader.finish(shared);
+            answer.unwrap_or_else(|e| Answer::error(&e, Some(request)))
+        }
+        Turn::Follow(rx) => {
+            metrics::cache(origin.network.name(), CacheResult::Collapsed);
+            match cache::follow(rx).await {
+                Ok(result) => Answer::json(StatusCode::OK, &Response::ok(request, &*result)),
+                Err(()) => forward(dp, origin, &call.method, raw)
+                    .await
+                    .unwrap_or_else(|e| Answer::error(&e, Some(request))),
+            }
+        }
+    }
+}
+
+/// Sends `body` to healthy nodes until one answers. On failure the error says whether the request
+/// may have reached a node.
+async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes) -> Result<Answer, ProxyError> {
+    let network = origin.network;
+    let mut tried = Vec::new();
+    let mut last: Option<super::upstream::UpstreamFailure> = None;
+    while tried.len() < MAX_ATTEMPTS {
+        let Some(backend) = network.pick(origin.client_ip, &tried) else {
+            break;
+        };
+        tried.push(backend.id());
+        let _in_flight = backend.begin();
+        let started = Instant::now();
+        let header = (&dp.settings.forward_header, origin.forwarded_for);
+        let result = dp
+            .http
+            .post(backend.http_url(), body.clone(), header, dp.settings.request_timeout)
+            .await;
+        let elapsed = started.elapsed();
+        match result {
+            Ok((status, answer)) if !status.is_server_error() => {
+                backend.observe(elapsed, true);
+                let outcome = if answer.windows(8).any(|w| w == b"\"error\":") {
+                    Outcome::NodeError
+                } else {
+                    Outcome::Ok
+                };
+                backend.metrics().request(method, outcome, elapsed.as_secs_f64());
+                let answer = duplicate_is_success(method, tried.len() > 1, answer);
+                return Ok(Answer { status, body: answer });
+            }
+            Ok((status, _)) => last = Some(super::upstream::UpstreamFailure::Status(status)),
+            Err(failure) => last = Some(failure),
+        }
+        backend.observe(elapsed, false);
+        backend.metrics().upstream(elapsed.as_secs_f64());
+        metrics::retry(network.name());
+    }
+    let error = match last {
+        None => ProxyError::NoBackend {
+            network: network.name().to_owned(),
+        },
+        Some(super::upstream::UpstreamFailure::Timeout) => ProxyError::Timeout(dp.settings.request_timeout),
+        Some(f) => ProxyError::Upstream {
+            detail: f.describe(),
+            maybe_sent: f.maybe_sent(),
+        },
+    };
+    let outcome = match error {
+        ProxyError::NoBackend { .. } => Outcome::NoBackend,
+        ProxyError::Timeout(_) => Outcome::Timeout,
+        _ => Outcome::UpstreamError,
+    };
+    network.metrics().request(method, outcome, 0.0);
+    Err(error)
+}
+
+/// A retried `broadcast_transaction` that the chain calls a duplicate was accepted by the first
+/// attempt: answer with the success (`null`) the client would have had.
+fn duplicate_is_success(method: &str, retried: bool, answer: Bytes) -> Bytes {
+    if !retried || method != "broadcast_transaction" {
+        return answer;
+    }
+    match serde_json::from_slice::<Response>(&answer) {
+        Ok(Response {
+            id,
+            jsonrpc,
+            outcome: Err(e),
+        }) if e.code == bts_rpc::fc::code::DUPLICATE_TRANSACTION || e.message.contains("duplicate transaction") => {
+            let ok = Response {
+                id,
+                jsonrpc,
+                outcome: Ok(bts_rpc::message::to_raw(&serde_json::Value::Null)),
+            };
+            Bytes::from(ok.to_json())
+        }
+        _ => answer,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_retried_duplicate_broadcast_is_a_success() {
+        let dup = Bytes::from_static(
+            br#"{"id":4,"error":{"code":3030001,"message":"Execution error: duplicate transaction: Transaction 'x' is already in the database"}}"#,
+        );
+        let out = duplicate_is_success("broadcast_transaction", true, dup.clone());
+        assert_eq!(&out[..], br#"{"id":4,"result":null}"#);
+        assert_eq!(
+            duplicate_is_success("broadcast_transaction", false, dup.clone()),
+            dup,
+            "first try: the client's own duplicate"
+        );
+        assert_eq!(duplicate_is_success("get_objects", true, dup.clone()), dup);
+    }
+}
