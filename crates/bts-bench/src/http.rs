@@ -1,0 +1,187 @@
+//! HTTP JSON-RPC load: a closed loop (each keep-alive connection sends its next call when the
+//! last is answered, for peak throughput) and an open loop (calls sent on a fixed schedule, for
+//! latency at a chosen load). Both use hyper's HTTP/1.1 connection directly, one per worker.
+
+use crate::load::{Window, call_body, is_result, next_call};
+use crate::stats::Tally;
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper::header::{CONTENT_TYPE, HOST};
+use hyper::{Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::net::TcpStream;
+use tokio::task::JoinSet;
+
+/// One keep-alive connection to a target.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    host: String,
+}
+
+/// Why a call did not produce an answer.
+enum Failure {
+    /// The connection was closed between calls (a keep-alive limit): reconnect, not an error.
+    Closed,
+    /// The call itself failed.
+    Failed,
+}
+
+impl Connection {
+    async fn open(addr: SocketAddr) -> anyhow::Result<Connection> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+        tokio::spawn(async move {
+            let _ = driver.await;
+        });
+        Ok(Connection {
+            sender,
+            host: addr.to_string(),
+        })
+    }
+
+    /// Sends call `n` and reads the whole answer; `Ok(true)` if it carries a result.
+    async fn call(&mut self, n: u64) -> Result<bool, Failure> {
+        self.sender.ready().await.map_err(|_| Failure::Closed)?;
+        let request = Request::post("/")
+            .header(HOST, &self.host)
+            .header(CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(call_body(n))))
+            .map_err(|_| Failure::Failed)?;
+        let response = self.sender.send_request(request).await.map_err(|_| Failure::Failed)?;
+        let status = response.status();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|_| Failure::Failed)?
+            .to_bytes();
+        Ok(status == StatusCode::OK && is_result(&body))
+    }
+}
+
+/// Whether `addr` answers a call over HTTP with a result.
+pub(crate) async fn probe(addr: SocketAddr) -> bool {
+    let attempt = async { Connection::open(addr).await.ok()?.call(0).await.ok() };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(true))
+    )
+}
+
+/// Peak throughput: `connections` closed-loop workers over `window`.
+pub(crate) async fn closed_loop(addr: SocketAddr, connections: usize, window: Window) -> anyhow::Result<Tally> {
+    let mut workers = JoinSet::new();
+    for _ in 0..connections {
+        workers.spawn(closed_worker(addr, window));
+    }
+    join(workers).await
+}
+
+async fn closed_worker(addr: SocketAddr, window: Window) -> Tally {
+    let mut tally = Tally::default();
+    while Instant::now() < window.end {
+        let Some(mut connection) = connect(addr, window, &mut tally).await else {
+            continue;
+        };
+        loop {
+            let started = Instant::now();
+            if started >= window.end {
+                break;
+            }
+            let result = connection.call(next_call()).await;
+            let done = Instant::now();
+            let counted = window.counts(started, done);
+            match result {
+                Ok(ok) if counted => tally.record(ok, done - started),
+                Ok(_) | Err(Failure::Closed) => {}
+                Err(Failure::Failed) => {
+                    if counted {
+                        tally.errors += 1;
+                    }
+                }
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+    }
+    tally
+}
+
+/// Latency at a fixed offered load: `rate` calls per second in all, spread evenly over
+/// `connections` workers, each sending on its own schedule whether or not the target keeps up.
+///
+/// A call whose connection is still busy with the previous one goes out as soon as it is free.
+/// Latency is kept both from sending and from when the call was due (see `Tally::from_due_us`).
+pub(crate) async fn open_loop(
+    addr: SocketAddr,
+    connections: usize,
+    rate: f64,
+    window: Window,
+) -> anyhow::Result<Tally> {
+    let interval = Duration::from_secs_f64(connections as f64 / rate.max(1.0));
+    let mut workers = JoinSet::new();
+    for i in 0..connections {
+        let offset = interval.mul_f64(i as f64 / connections as f64);
+        workers.spawn(open_worker(addr, window, interval, offset));
+    }
+    join(workers).await
+}
+
+async fn open_worker(addr: SocketAddr, window: Window, interval: Duration, offset: Duration) -> Tally {
+    let mut tally = Tally::default();
+    let mut connection = None;
+    let mut due = window.begin + offset;
+    while due < window.end {
+        tokio::time::sleep_until(due.into()).await;
+        if connection.is_none() {
+            connection = connect(addr, window, &mut tally).await;
+        }
+        if let Some(c) = connection.as_mut() {
+            let started = Instant::now();
+            let result = c.call(next_call()).await;
+            let done = Instant::now();
+            let counted = due >= window.start && done <= window.end;
+            match result {
+                Ok(ok) if counted => tally.record_due(ok, done - started, done - due),
+                Ok(_) => {}
+                Err(failure) => {
+                    if counted && matches!(failure, Failure::Failed) {
+                        tally.errors += 1;
+                    }
+                    connection = None;
+                }
+            }
+        }
+        due += interval;
+    }
+    tally
+}
+
+/// Opens a connection, counting a failure inside the window as an error (and pausing briefly,
+/// so a dead target is not hammered with connects).
+async fn connect(addr: SocketAddr, window: Window, tally: &mut Tally) -> Option<Connection> {
+    match Connection::open(addr).await {
+        Ok(c) => Some(c),
+        Err(_) => {
+            if Instant::now() >= window.start {
+                tally.errors += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            None
+        }
+    }
+}
+
+/// Merges the workers' tallies; a panicked worker is a bench bug and fails the phase.
+pub(crate) async fn join(mut workers: JoinSet<Tally>) -> anyhow::Result<Tally> {
+    let mut total = Tally::default();
+    while let Some(result) = workers.join_next().await {
+        total.merge(result?);
+    }
+    Ok(total)
+}

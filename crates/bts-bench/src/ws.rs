@@ -1,0 +1,139 @@
+//! WebSocket load: request/response throughput over long-lived sessions, and many idle sessions
+//! held open to weigh a proxy's memory per connection.
+
+use crate::http::join;
+use crate::load::{LOGIN, Window, call_body, is_result, next_call};
+use crate::stats::Tally;
+use futures_util::{SinkExt, StreamExt};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::net::{TcpSocket, TcpStream};
+use tokio::task::JoinSet;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{WebSocketStream, client_async_with_config};
+
+/// A client session.
+pub(crate) type Session = WebSocketStream<TcpStream>;
+
+/// Loopback source addresses the idle sessions are spread over: each proxied session takes a
+/// client port towards the proxy, and one source address has only ~28,000 ephemeral ports.
+const SOURCES: u8 = 8;
+
+/// Opens a session to `addr`, from `source` when given (any 127.x address works on Linux).
+/// Small buffers: 10,000 sessions must weigh little in the bench itself.
+pub(crate) async fn open(addr: SocketAddr, source: Option<IpAddr>) -> anyhow::Result<Session> {
+    let stream = match source {
+        Some(ip) => {
+            let socket = TcpSocket::new_v4()?;
+            socket.bind(SocketAddr::new(ip, 0))?;
+            socket.connect(addr).await?
+        }
+        None => TcpStream::connect(addr).await?,
+    };
+    stream.set_nodelay(true)?;
+    let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
+    let (session, _) = client_async_with_config(format!("ws://{addr}/"), stream, Some(config)).await?;
+    Ok(session)
+}
+
+/// Sends `text` and waits for the next text answer; `Ok(true)` if it carries a result.
+async fn call(session: &mut Session, text: String) -> anyhow::Result<bool> {
+    session.send(Message::text(text)).await?;
+    while let Some(message) = session.next().await {
+        match message? {
+            Message::Text(answer) => return Ok(is_result(answer.as_bytes())),
+            Message::Close(_) => anyhow::bail!("closed by the server"),
+            _ => {}
+        }
+    }
+    anyhow::bail!("closed by the server")
+}
+
+/// Whether `addr` accepts a WebSocket and answers `login`.
+pub(crate) async fn probe(addr: SocketAddr) -> bool {
+    let attempt = async { call(&mut open(addr, None).await.ok()?, LOGIN.to_owned()).await.ok() };
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), attempt).await,
+        Ok(Some(true))
+    )
+}
+
+/// Request/response throughput: `connections` sessions, each sending its next call when the
+/// last is answered, over `window`.
+pub(crate) async fn throughput(addr: SocketAddr, connections: usize, window: Window) -> anyhow::Result<Tally> {
+    let mut workers = JoinSet::new();
+    for _ in 0..connections {
+        workers.spawn(worker(addr, window));
+    }
+    join(workers).await
+}
+
+async fn worker(addr: SocketAddr, window: Window) -> Tally {
+    let mut tally = Tally::default();
+    while Instant::now() < window.end {
+        let mut session = match open(addr, None).await {
+            Ok(s) => s,
+            Err(_) => {
+                if Instant::now() >= window.start {
+                    tally.errors += 1;
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
+            }
+        };
+        loop {
+            let started = Instant::now();
+            if started >= window.end {
+                break;
+            }
+            let result = call(&mut session, call_body(next_call())).await;
+            let done = Instant::now();
+            let counted = window.counts(started, done);
+            match result {
+                Ok(ok) if counted => tally.record(ok, done - started),
+                Ok(_) => {}
+                Err(_) => {
+                    if counted {
+                        tally.errors += 1;
+                    }
+                    break;
+                }
+            }
+        }
+    }
+    tally
+}
+
+/// Sessions opened and held by [`hold_idle`], and how many could not be.
+pub(crate) struct Idle {
+    /// The open sessions, each logged in and then silent.
+    pub(crate) sessions: Vec<Session>,
+    /// Sessions that failed to open or to log in.
+    pub(crate) failed: usize,
+}
+
+/// Opens `count` sessions to `addr` (at most 200 being set up at once, so no listen backlog
+/// overflows), each logging in and waiting for the answer, then left idle.
+pub(crate) async fn hold_idle(addr: SocketAddr, count: usize) -> Idle {
+    let opened = futures_util::stream::iter(0..count)
+        .map(|i| async move {
+            let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(SOURCES)) as u8));
+            let attempt = async {
+                let mut session = open(addr, Some(source)).await.ok()?;
+                call(&mut session, LOGIN.to_owned()).await.ok()?.then_some(session)
+            };
+            tokio::time::timeout(Duration::from_secs(30), attempt)
+                .await
+                .ok()
+                .flatten()
+        })
+        .buffer_unordered(200)
+        .collect::<Vec<_>>()
+        .await;
+    let sessions: Vec<Session> = opened.into_iter().flatten().collect();
+    Idle {
+        failed: count - sessions.len(),
+        sessions,
+    }
+}
