@@ -45,6 +45,17 @@ fn stop(mut child: Child) -> std::process::ExitStatus {
     }
 }
 
+async fn registrar_id(client: &HttpClient) -> String {
+    client
+        .api()
+        .get_account_by_name("faucet")
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+        .to_string()
+}
+
 #[tokio::test]
 async fn up_serves_two_networks_and_stops_cleanly() {
     let (child, report) = start(&["up", "--port", "0", "--json", "--block-interval", "1s"]);
@@ -67,6 +78,51 @@ async fn up_serves_two_networks_and_stops_cleanly() {
         "mainnet-like and testnet-like are different chains"
     );
     assert_eq!(networks[1]["prefix"], "TEST");
+
+    // The gateway serves each network on its path, once its first health checks pass.
+    let gateway = &report["gateway"];
+    let mainnet = HttpClient::new(gateway["mainnet_http"].as_str().unwrap(), HttpOptions::default()).unwrap();
+    let testnet_http = gateway["testnet_ws"].as_str().unwrap().replacen("ws://", "http://", 1);
+    let testnet = HttpClient::new(&testnet_http, HttpOptions::default()).unwrap();
+    for (client, expected) in [(&mainnet, &chain_ids[0]), (&testnet, &chain_ids[1])] {
+        let chain_id = loop {
+            match client.api().get_chain_id().await {
+                Ok(id) => break id,
+                Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+            }
+        };
+        assert_eq!(&chain_id.to_string(), expected);
+    }
+
+    // The faucet registers on the mainnet-like chain; the account is visible through the gateway.
+    let dir = std::env::temp_dir().join(format!("bts-up-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let pw = dir.join("pw");
+    std::fs::write(&pw, "a long passphrase for up-test-1").unwrap();
+    let faucet = report["faucet"]["url"].as_str().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args([
+            "account",
+            "register",
+            "--faucet",
+            faucet,
+            "--name",
+            "up-test-1",
+            "--password-file",
+        ])
+        .arg(&pw)
+        .args(["--prefix", "BTS", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let account = mainnet
+        .api()
+        .get_account_by_name("up-test-1")
+        .await
+        .unwrap()
+        .expect("registered");
+    assert_eq!(account.referrer.to_string(), registrar_id(&mainnet).await);
+    std::fs::remove_dir_all(&dir).unwrap();
     assert!(stop(child).success(), "exit code 0 after SIGTERM");
 }
 

@@ -1,8 +1,12 @@
 //! The command groups of `bts-infra`, one module each; a new group is a variant here plus a module.
 
+mod account;
 mod devnet;
+mod faucet;
+mod gateway;
 mod key;
 mod name;
+mod node;
 mod tx;
 mod up;
 
@@ -24,6 +28,16 @@ pub(crate) enum Command {
     Devnet(devnet::DevnetArgs),
     /// Run the local stack on devnets: a mainnet-like and a testnet-like network, several nodes each
     Up(up::UpArgs),
+    /// Run the onboarding faucet: registers accounts for bitshares-ui and other wallets
+    Faucet(faucet::FaucetArgs),
+    /// Register an account through a faucet with the reference wallet's password keys
+    #[command(subcommand)]
+    Account(account::AccountCommand),
+    /// Run the gateway: a health-aware load balancer in front of BitShares API nodes
+    Gateway(gateway::GatewayArgs),
+    /// Run a BitShares node: render witness_node's config from a node spec, run it, probe its readiness
+    #[command(subcommand)]
+    Node(node::NodeCommand),
 }
 
 impl Command {
@@ -35,6 +49,10 @@ impl Command {
             Command::Tx(c) => c.run(),
             Command::Devnet(c) => c.run(),
             Command::Up(c) => c.run(),
+            Command::Faucet(c) => c.run(),
+            Command::Account(c) => c.run(),
+            Command::Gateway(c) => c.run(),
+            Command::Node(c) => c.run(),
         }
     }
 }

@@ -1,13 +1,17 @@
 //! `bts-infra up`: the whole local stack on devnets, the main job on a fresh machine.
 //!
-//! Today: a mainnet-like network (prefix BTS) and a testnet-like one (prefix TEST), each with
-//! several nodes, as the gateway will see them. The gateway and the faucet join as they land.
+//! A mainnet-like network (prefix BTS) and a testnet-like one (prefix TEST), each with several
+//! nodes, and the gateway in front of both: mainnet-like on `/` and `/ws`, testnet-like on
+//! `/testnet`, as a public endpoint serves them.
 
 use crate::cmd::devnet::NetworkReport;
 use crate::output::{OutputArgs, Report};
 use crate::serve;
 use bts_devnet::chain::ChainConfig;
 use bts_devnet::{Devnet, ServerConfig};
+use bts_faucet::config::Limits;
+use bts_faucet::{Faucet, FaucetConfig};
+use bts_gateway::config::{GatewayConfig, NetworkConfig};
 use bts_protocol::Prefix;
 use clap::Args;
 use serde::Serialize;
@@ -20,8 +24,9 @@ pub(crate) struct UpArgs {
     /// Interface to listen on
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// First port: mainnet-like nodes use PORT, PORT+1, ..., testnet-like ones PORT+10, ...; 0 picks free ports
-    #[arg(long, default_value_t = 8090)]
+    /// First port: the gateway uses PORT, the faucet PORT+1, mainnet-like nodes PORT+10, PORT+11, ...,
+    /// testnet-like ones PORT+20, ...; 0 picks free ports
+    #[arg(long, default_value_t = 8080)]
     port: u16,
     /// Nodes per network
     #[arg(long, value_name = "N", default_value_t = 2, value_parser = clap::value_parser!(u16).range(1..=9))]
@@ -37,7 +42,10 @@ pub(crate) struct UpArgs {
 }
 
 /// The networks `up` starts: name, prefix, port offset.
-const NETWORKS: [(&str, Prefix, u16); 2] = [("mainnet-like", Prefix::BTS, 0), ("testnet-like", Prefix::TEST, 10)];
+const NETWORKS: [(&str, Prefix, u16); 2] = [("mainnet-like", Prefix::BTS, 10), ("testnet-like", Prefix::TEST, 20)];
+
+/// The gateway's path prefixes for each network, in `NETWORKS` order.
+const GATEWAY_PATHS: [&[&str]; 2] = [&["/", "/ws"], &["/testnet"]];
 
 impl UpArgs {
     /// Runs the stack until Ctrl-C or SIGTERM.
@@ -60,12 +68,43 @@ impl UpArgs {
                 config.genesis_time = bts_devnet::genesis_now(config.block_interval);
                 devnets.push(Devnet::start(name, config, listeners, server).await?);
             }
+            let gateway_listener = serve::bind(SocketAddr::new(self.host, self.port), "--port").await?;
+            let gateway = GatewayReport::new(gateway_listener.local_addr()?);
+            let config = gateway_config(&devnets)?;
+            let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
+            let gateway_task = tokio::spawn(async move {
+                let shutdown = async move {
+                    let _ = gateway_stopped.await;
+                };
+                bts_gateway::run(gateway_listener, &config, None, None, shutdown).await
+            });
+            let faucet_port = if self.port == 0 { 0 } else { self.port.saturating_add(1) };
+            let faucet = start_faucet(
+                &devnets[0],
+                serve::bind(SocketAddr::new(self.host, faucet_port), "--port").await?,
+            )
+            .await?;
+            let faucet_report = FaucetReport::new(faucet.local_addr(), devnets[0].network().config().prefix);
+            let (stop_faucet, faucet_stopped) = tokio::sync::oneshot::channel::<()>();
+            let faucet_task = tokio::spawn(faucet.serve(async move {
+                let _ = faucet_stopped.await;
+            }));
             let report = UpReport {
+                gateway,
+                faucet: faucet_report,
                 networks: devnets.iter().map(|d| NetworkReport::new(d, self.admin)).collect(),
             };
             self.output.print(&report)?;
             serve::stop_signal().await;
             tracing::info!(target: "bts_infra::up", "stopping");
+            let _ = stop_gateway.send(());
+            let _ = stop_faucet.send(());
+            if let Ok(Err(e)) = faucet_task.await {
+                tracing::error!(target: "bts_infra::up", error = %e, "faucet failed");
+            }
+            if let Ok(Err(e)) = gateway_task.await {
+                tracing::error!(target: "bts_infra::up", error = %e, "gateway failed");
+            }
             for devnet in devnets {
                 devnet.shutdown().await;
             }
@@ -75,15 +114,97 @@ impl UpArgs {
     }
 }
 
+/// The gateway in front of the devnets' nodes.
+fn gateway_config(devnets: &[Devnet]) -> anyhow::Result<GatewayConfig> {
+    let mut networks = Vec::new();
+    for (devnet, paths) in devnets.iter().zip(GATEWAY_PATHS) {
+        let urls: Vec<String> = devnet.nodes().iter().map(|n| n.ws_url()).collect();
+        let name = devnet.network().name();
+        let network = NetworkConfig::new(name, devnet.network().config().chain_id, &urls)?.with_paths(paths);
+        networks.push(network);
+    }
+    Ok(GatewayConfig::with_networks(networks)?)
+}
+
+/// The faucet on the mainnet-like devnet, registering with its registrar: no limits (a local
+/// demo), an in-memory database, and its nodes directly (it fails over between them itself).
+async fn start_faucet(devnet: &Devnet, listener: tokio::net::TcpListener) -> anyhow::Result<Faucet> {
+    let chain = devnet.network().config();
+    let nodes = devnet.nodes().iter().map(|n| n.http_url()).collect();
+    let mut config = FaucetConfig::new(
+        chain.registrar_name.clone(),
+        chain.registrar_key.clone(),
+        chain.chain_id,
+        chain.prefix,
+        nodes,
+        "sqlite::memory:",
+    );
+    config.limits = Limits::OFF;
+    config.path_prefix = Some("/onboarding".to_owned());
+    Faucet::start(listener, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("the faucet did not start: {e}"))
+}
+
+/// Where the faucet answers, with a command to try it.
+#[derive(Serialize)]
+struct FaucetReport {
+    url: String,
+    example: String,
+}
+
+impl FaucetReport {
+    fn new(addr: SocketAddr, prefix: Prefix) -> FaucetReport {
+        let url = format!("http://{addr}/onboarding");
+        let example = format!(
+            "echo 'a long passphrase' > pw && bts-infra account register --faucet {url} --name alice-1 --password-file pw --prefix {prefix}"
+        );
+        FaucetReport { url, example }
+    }
+}
+
+/// Where the gateway answers.
+#[derive(Serialize)]
+struct GatewayReport {
+    mainnet_ws: String,
+    mainnet_http: String,
+    testnet_ws: String,
+    status: String,
+    metrics: String,
+}
+
+impl GatewayReport {
+    fn new(addr: SocketAddr) -> GatewayReport {
+        GatewayReport {
+            mainnet_ws: format!("ws://{addr}/"),
+            mainnet_http: format!("http://{addr}/"),
+            testnet_ws: format!("ws://{addr}/testnet"),
+            status: format!("http://{addr}/status"),
+            metrics: format!("http://{addr}/metrics"),
+        }
+    }
+}
+
 /// What `up` started.
 #[derive(Serialize)]
 struct UpReport {
+    gateway: GatewayReport,
+    faucet: FaucetReport,
     networks: Vec<NetworkReport>,
 }
 
 impl Report for UpReport {
     fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "bts-infra up: local stack running; Ctrl-C stops it")?;
+        writeln!(out)?;
+        let g = &self.gateway;
+        writeln!(out, "gateway (the endpoint for wallets)")?;
+        writeln!(out, "  mainnet-like  {}  {}", g.mainnet_ws, g.mainnet_http)?;
+        writeln!(out, "  testnet-like  {}", g.testnet_ws)?;
+        writeln!(out, "  status        {}   metrics {}", g.status, g.metrics)?;
+        writeln!(out)?;
+        writeln!(out, "faucet (mainnet-like)  {}", self.faucet.url)?;
+        writeln!(out, "  try: {}", self.faucet.example)?;
         for network in &self.networks {
             writeln!(out)?;
             network.write_text(out)?;
