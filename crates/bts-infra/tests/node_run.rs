@@ -25,8 +25,9 @@ cp "$2/config.ini" "$rec/config.ini"
 on_int() {
   echo INT >> "$rec/signals"
   [ "$mode" = stubborn ] && return
-  # A background job ignores SIGINT in a non-interactive shell: end the sleep explicitly.
-  kill "$sleeper" 2>/dev/null
+  # A background job ignores SIGINT in a non-interactive shell: end the sleep explicitly, with
+  # SIGKILL, as a SIGTERM can be lost while the forked shell is still becoming `sleep`.
+  kill -KILL "$sleeper" 2>/dev/null
   exit 0
 }
 trap on_int INT

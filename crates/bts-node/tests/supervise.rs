@@ -18,8 +18,9 @@ rec="$1"; mode="$2"
 on_int() {
   echo INT >> "$rec/signals"
   [ "$mode" = stubborn ] && return
-  # A background job ignores SIGINT in a non-interactive shell: end the sleep explicitly.
-  kill "$sleeper" 2>/dev/null
+  # A background job ignores SIGINT in a non-interactive shell: end the sleep explicitly, with
+  # SIGKILL, as a SIGTERM can be lost while the forked shell is still becoming `sleep`.
+  kill -KILL "$sleeper" 2>/dev/null
   exit 0
 }
 trap on_int INT

@@ -18,7 +18,7 @@ pub(crate) struct GatewayArgs {
     /// The configuration file (TOML; see README, "Gateway")
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
-    /// Listen address, overriding the file's [server] listen and BTS_GATEWAY_LISTEN
+    /// Listen address, overriding the file's server.listen and BTS_GATEWAY_LISTEN
     #[arg(long, value_name = "ADDR")]
     listen: Option<SocketAddr>,
 }

@@ -1,7 +1,7 @@
 //! `bts-infra node`: render witness_node's config.ini and command line from a node spec, run
 //! witness_node with it, and probe a node's readiness. The logic lives in `bts-node`; this file
-//! reads the three spec sources (spec file < `BTS_NODE_*` environment < flags), files and the
-//! clock, and maps errors to exit codes.
+//! reads the three spec sources (spec file < `BTS_NODE_*` environment < flags) and the files they
+//! name, and maps errors to exit codes (2: the spec or the environment needs changing).
 //!
 //! `node run` exits with witness_node's own exit status (128 + N when a signal N ended it), so
 //! a supervisor sees the node's status, not the launcher's.
