@@ -113,3 +113,23 @@ mod tests {
         assert!(!constant_time_eq(b"secret", b"secret-longer"));
     }
 }
+
+/// `POST /admin/certificates/renew`: obtains the ACME certificate again now (202), e.g. after
+/// changing DNS, or to test renewal; 409 when no ACME certificate is configured.
+pub async fn renew_certificates(
+    State(st): State<AppState>,
+    Extension(peer): Extension<Peer>,
+    headers: HeaderMap,
+) -> Response {
+    if !authorized(&st, &peer, &headers) {
+        return refuse();
+    }
+    match st.tls.as_ref().is_some_and(|t| t.renew_now()) {
+        true => (StatusCode::ACCEPTED, Json(json!({"renewing": true}))).into_response(),
+        false => (
+            StatusCode::CONFLICT,
+            Json(json!({"error": "no ACME certificate is configured ([tls.acme])"})),
+        )
+            .into_response(),
+    }
+}

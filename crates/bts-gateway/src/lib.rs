@@ -17,6 +17,7 @@ pub mod admin;
 pub mod cache;
 pub mod client_ip;
 pub mod config;
+pub mod edge;
 pub mod error;
 pub mod geo;
 pub mod health;
@@ -29,14 +30,17 @@ pub mod server;
 pub mod status;
 
 pub use config::{GatewayConfig, NetworkConfig, Selection};
+pub use edge::Listeners;
 pub use pool::{Backend, BackendId, Gateway, GatewayError, InFlight, Network};
 
-/// Runs a gateway: starts the control plane for `config`, serves `listener` until `shutdown`
-/// completes, then drains connections and stops the health probes. `reloader` re-reads the
+/// Runs a gateway: starts the control plane for `config` (and its certificates, with `[tls]`),
+/// serves `listeners` (a plain `TcpListener` will do; [`Listeners::bind`] binds what the
+/// configuration names) until `shutdown` completes, then drains connections and stops the health
+/// probes. `reloader` re-reads the
 /// configuration for `POST /admin/reload`; each message on `reload_requests` (the binary sends
 /// one per SIGHUP) reloads through the same path.
 pub async fn run(
-    listener: tokio::net::TcpListener,
+    listeners: impl Into<Listeners>,
     config: &GatewayConfig,
     reloader: Option<admin::Reloader>,
     reload_requests: Option<tokio::sync::mpsc::Receiver<()>>,
@@ -44,6 +48,10 @@ pub async fn run(
 ) -> Result<(), RunError> {
     // A second installation (tests start several gateways in one process) keeps the first.
     let _ = metrics::install();
+    let tls = match &config.tls {
+        Some(t) => Some(std::sync::Arc::new(bts_tls::Tls::start(&t.certificates)?)),
+        None => None,
+    };
     let gateway = Gateway::start(config)?;
     let dp = proxy::DataPlane::new(gateway.clone(), proxy::Settings::from_config(config));
     let reloading = match (reloader.clone(), reload_requests) {
@@ -62,7 +70,7 @@ pub async fn run(
         }
         _ => None,
     };
-    let result = server::run(listener, dp, reloader, shutdown).await;
+    let result = server::run(listeners.into(), dp, tls, reloader, shutdown).await;
     if let Some(task) = reloading {
         task.abort();
     }
@@ -76,6 +84,9 @@ pub enum RunError {
     /// The control plane would not start (bad geo database, no runtime).
     #[error(transparent)]
     Start(#[from] GatewayError),
+    /// The certificates could not be loaded, or ACME cannot work as configured.
+    #[error("TLS: {0}")]
+    Tls(#[from] bts_tls::TlsError),
     /// The listener failed.
     #[error("listener failed: {0}")]
     Io(std::io::Error),

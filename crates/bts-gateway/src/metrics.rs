@@ -289,6 +289,7 @@ pub fn install() -> Result<PrometheusHandle, MetricsError> {
     let handle = recorder.handle();
     metrics::set_global_recorder(recorder).map_err(|e| MetricsError(e.to_string()))?;
     describe();
+    bts_tls::metrics::describe();
     Ok(HANDLE.get_or_init(|| handle).clone())
 }
 

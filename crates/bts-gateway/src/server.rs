@@ -12,6 +12,7 @@
 
 use crate::admin;
 use crate::client_ip::{client_ip, forwarded_for};
+use crate::edge::{self, Listeners};
 use crate::error::ProxyError;
 use crate::proxy::DataPlane;
 use crate::proxy::http::{self, Origin};
@@ -20,7 +21,7 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::{Extension, FromRequestParts, Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use bytes::Bytes;
@@ -31,9 +32,9 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
+use tokio_rustls::TlsAcceptor;
 use tower::ServiceExt;
 use tracing::{debug, warn};
 
@@ -53,21 +54,42 @@ pub struct AppState {
     pub stop: watch::Receiver<bool>,
     /// Reloads the configuration (admin endpoint and SIGHUP).
     pub reloader: Option<admin::Reloader>,
+    /// The certificates, when there is a TLS listener.
+    pub tls: Option<Arc<bts_tls::Tls>>,
 }
 
 /// Serves until `shutdown` completes, then drains: no new connections, requests in flight
-/// answered, WebSockets closed with a close frame.
+/// answered, WebSockets closed with a close frame. `tls` serves the TLS listener and answers
+/// ACME HTTP-01 on the redirect listener.
 pub async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     dp: Arc<DataPlane>,
+    tls: Option<Arc<bts_tls::Tls>>,
     reloader: Option<admin::Reloader>,
     shutdown: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
+    let acceptor = match (&listeners.tls, &tls) {
+        (Some(_), Some(tls)) => Some(TlsAcceptor::from(tls.server_config())),
+        (Some(_), None) => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "a TLS listener needs certificates: add a [tls] section",
+            ));
+        }
+        (None, _) => None,
+    };
+    let public_port = match (&dp.settings.tls_public_port, &listeners.tls) {
+        (Some(port), _) => *port,
+        (None, Some(l)) => l.local_addr()?.port(),
+        (None, None) => 443,
+    };
+    let redirect_app = edge::redirect_router(tls.as_ref().map(|t| t.store().clone()), public_port);
     let (stop_tx, stop_rx) = watch::channel(false);
     let app = router(AppState {
         dp: dp.clone(),
         stop: stop_rx.clone(),
         reloader,
+        tls,
     });
     let mut builder = http1::Builder::new();
     builder
@@ -77,29 +99,46 @@ pub async fn run(
     let mut connections = JoinSet::new();
     tokio::pin!(shutdown);
     loop {
-        let (stream, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // Out of file descriptors and the like: wait a moment rather than spin.
-                    warn!(target: "bts_gateway::server", error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            },
+        let (accepted, kind) = tokio::select! {
+            a = edge::accept(&listeners.plain) => (a, Kind::Plain),
+            a = edge::accept(&listeners.tls) => (a, Kind::Tls),
+            a = edge::accept(&listeners.redirect) => (a, Kind::Redirect),
             () = &mut shutdown => break,
+        };
+        let (stream, peer) = match accepted {
+            Ok(a) => a,
+            Err(e) => {
+                // Out of file descriptors and the like: wait a moment rather than spin.
+                warn!(target: "bts_gateway::server", error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                continue;
+            }
         };
         while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
-        connections.spawn(serve_connection(
-            builder.clone(),
-            stream,
-            peer,
-            app.clone(),
-            stop_rx.clone(),
-        ));
+        let stop = stop_rx.clone();
+        match kind {
+            Kind::Plain => {
+                let conn = Conn::new(builder.clone(), peer, app.clone(), false, None, stop);
+                connections.spawn(conn.serve(TokioIo::new(stream)));
+            }
+            Kind::Redirect => {
+                let conn = Conn::new(builder.clone(), peer, redirect_app.clone(), false, None, stop);
+                connections.spawn(conn.serve(TokioIo::new(stream)));
+            }
+            Kind::Tls => {
+                let Some(acceptor) = acceptor.clone() else { continue };
+                let conn = Conn::new(builder.clone(), peer, app.clone(), true, dp.settings.hsts.clone(), stop);
+                let timeout = dp.settings.header_read_timeout;
+                connections.spawn(async move {
+                    if let edge::Handshake::Serve(tls) = edge::handshake(&acceptor, stream, timeout).await {
+                        conn.serve(TokioIo::new(*tls)).await;
+                    }
+                });
+            }
+        }
     }
-    drop(listener);
+    drop(listeners);
     let _ = stop_tx.send(true);
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while connections.join_next().await.is_some() {}
@@ -112,31 +151,91 @@ pub async fn run(
     Ok(())
 }
 
-async fn serve_connection(
+/// Which listener a connection came in on.
+#[derive(Clone, Copy)]
+enum Kind {
+    Plain,
+    Tls,
+    Redirect,
+}
+
+/// Whether a request came over TLS (for `X-Forwarded-Proto`).
+#[derive(Debug, Clone, Copy)]
+pub struct Scheme {
+    /// True over TLS.
+    pub https: bool,
+}
+
+/// One accepted connection, before its bytes are read.
+struct Conn {
     builder: http1::Builder,
-    stream: tokio::net::TcpStream,
     peer: SocketAddr,
     app: Router,
-    mut stop: watch::Receiver<bool>,
-) {
-    let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
-        request.extensions_mut().insert(Peer(peer));
-        app.clone().oneshot(request.map(Body::new))
-    });
-    let connection = builder.serve_connection(TokioIo::new(stream), service).with_upgrades();
-    tokio::pin!(connection);
-    let stopped = async move {
-        let _ = stop.wait_for(|s| *s).await;
-    };
-    tokio::select! {
-        result = connection.as_mut() => {
-            if let Err(e) = result {
-                debug!(target: "bts_gateway::server", %peer, error = %e, "connection ended with an error");
-            }
+    https: bool,
+    hsts: Option<HeaderValue>,
+    stop: watch::Receiver<bool>,
+}
+
+impl Conn {
+    fn new(
+        builder: http1::Builder,
+        peer: SocketAddr,
+        app: Router,
+        https: bool,
+        hsts: Option<HeaderValue>,
+        stop: watch::Receiver<bool>,
+    ) -> Conn {
+        Conn {
+            builder,
+            peer,
+            app,
+            https,
+            hsts,
+            stop,
         }
-        () = stopped => {
-            connection.as_mut().graceful_shutdown();
-            let _ = connection.await;
+    }
+
+    /// Serves HTTP/1.1 (and upgrades) on `io` until the client leaves or shutdown drains it.
+    async fn serve<I>(self, io: I)
+    where
+        I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
+    {
+        let Conn {
+            builder,
+            peer,
+            app,
+            https,
+            hsts,
+            mut stop,
+        } = self;
+        let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
+            request.extensions_mut().insert(Peer(peer));
+            request.extensions_mut().insert(Scheme { https });
+            let answer = app.clone().oneshot(request.map(Body::new));
+            let hsts = hsts.clone();
+            async move {
+                let mut response = answer.await?;
+                if let Some(hsts) = hsts {
+                    response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, hsts);
+                }
+                Ok::<_, std::convert::Infallible>(response)
+            }
+        });
+        let connection = builder.serve_connection(io, service).with_upgrades();
+        tokio::pin!(connection);
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        tokio::select! {
+            result = connection.as_mut() => {
+                if let Err(e) = result {
+                    debug!(target: "bts_gateway::server", %peer, error = %e, "connection ended with an error");
+                }
+            }
+            () = stopped => {
+                connection.as_mut().graceful_shutdown();
+                let _ = connection.await;
+            }
         }
     }
 }
@@ -150,6 +249,7 @@ pub fn router(state: AppState) -> Router {
         .route("/status.json", get(status_json))
         .route("/admin/reload", post(admin::reload))
         .route("/admin/backends/{network}/{index}/{action}", post(admin::backend))
+        .route("/admin/certificates/renew", post(admin::renew_certificates))
         .fallback(rpc)
         .with_state(state)
 }
@@ -181,7 +281,7 @@ async fn status(State(st): State<AppState>, headers: HeaderMap) -> Response {
     if wants_json {
         return status_json(State(st)).await;
     }
-    let html = crate::status::status_html(&st.dp.gateway);
+    let html = crate::status::status_html(&st.dp.gateway, certificates(&st));
     (
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
@@ -191,14 +291,29 @@ async fn status(State(st): State<AppState>, headers: HeaderMap) -> Response {
 }
 
 async fn status_json(State(st): State<AppState>) -> Response {
-    axum::Json(crate::status::status_json(&st.dp.gateway)).into_response()
+    axum::Json(crate::status::status_json(&st.dp.gateway, certificates(&st))).into_response()
+}
+
+fn certificates(st: &AppState) -> Vec<bts_tls::CertStatus> {
+    st.tls.as_ref().map(|t| t.store().status()).unwrap_or_default()
 }
 
 /// JSON-RPC for the network the host and path route to. Takes the request whole: extracting
 /// headers would copy them, and trying a WebSocket upgrade on every POST would build a rejection.
 async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>, request: Request) -> Response {
-    let (mut parts, body) = request.into_parts();
     let dp = &st.dp;
+    if let Some(route) = http_route(dp, request.headers(), request.uri().path()) {
+        let forwarded = forwarded_for(peer.ip(), request.headers(), &dp.settings.trusted_proxies);
+        let client = crate::proxy::forward::ClientInfo {
+            forwarded_for: &forwarded,
+            https: request.extensions().get::<Scheme>().is_some_and(|s| s.https),
+        };
+        return dp
+            .forward
+            .forward(route, request, &client, dp.settings.request_timeout)
+            .await;
+    }
+    let (mut parts, body) = request.into_parts();
     let host = parts.headers.get(header::HOST).and_then(|v| v.to_str().ok());
     let Some(network) = dp.gateway.network_for(host, parts.uri.path()) else {
         let e = ProxyError::NoRoute(format!("{}{}", host.unwrap_or(""), parts.uri.path()));
@@ -236,6 +351,15 @@ async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>,
     };
     let answer = http::handle_post(dp, &origin, body).await;
     json_response(answer.status, answer.body)
+}
+
+/// The `[[http-route]]` a request for `headers`' host and `path` takes.
+fn http_route<'a>(dp: &'a DataPlane, headers: &HeaderMap, path: &str) -> Option<&'a crate::config::HttpRoute> {
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .map(|h| edge::host_without_port(h).to_ascii_lowercase());
+    crate::proxy::forward::route(&dp.settings.http_routes, host.as_deref(), path)
 }
 
 /// Admits a WebSocket session (connection limits) and hands it to the proxy.

@@ -46,7 +46,7 @@ async fn a_fresh_gateway_serves_and_shows_its_status() {
     assert_eq!(network.block_interval(), Some(1));
     assert!(!network.chain_stalled());
 
-    let json = bts_gateway::status::status_json(&gw);
+    let json = bts_gateway::status::status_json(&gw, Vec::new());
     let n = &json["networks"][0];
     assert_eq!(n["name"], "devnet");
     assert_eq!(n["chain_id"], support_control::chain_id(&net).to_string());
@@ -70,7 +70,7 @@ async fn a_fresh_gateway_serves_and_shows_its_status() {
         assert_eq!(b["availability"]["hour"], 1.0);
         assert_eq!(b["availability"]["hourly"].as_array().unwrap().len(), 24);
     }
-    let html = bts_gateway::status::status_html(&gw);
+    let html = bts_gateway::status::status_html(&gw, Vec::new());
     for needle in [
         "<h2>devnet",
         "3 of 3 backends in use",
@@ -210,11 +210,11 @@ async fn a_whole_chain_stall_keeps_the_pool_serving_and_says_so() {
     })
     .await;
     assert_eq!(picks(&network, 30).len(), 30);
-    let json = bts_gateway::status::status_json(&gw);
+    let json = bts_gateway::status::status_json(&gw, Vec::new());
     assert_eq!(json["networks"][0]["chain_stalled"], true);
     let stall = json["networks"][0]["stall"].as_str().unwrap();
     assert!(stall.contains("the chain stalled, not the nodes"), "{stall}");
-    assert!(bts_gateway::status::status_html(&gw).contains("<strong>Chain stalled:</strong>"));
+    assert!(bts_gateway::status::status_html(&gw, Vec::new()).contains("<strong>Chain stalled:</strong>"));
 
     for i in 0..3 {
         freeze(&net, i, false);

@@ -32,7 +32,11 @@ pub fn status_name(file: &FileCert) -> String {
 type Stamp = Option<(SystemTime, u64, SystemTime, u64)>;
 
 fn stamp(file: &FileCert) -> Stamp {
-    let meta = |p: &Path| std::fs::metadata(p).ok().and_then(|m| Some((m.modified().ok()?, m.len())));
+    let meta = |p: &Path| {
+        std::fs::metadata(p)
+            .ok()
+            .and_then(|m| Some((m.modified().ok()?, m.len())))
+    };
     let (c, k) = (meta(&file.cert)?, meta(&file.key)?);
     Some((c.0, c.1, k.0, k.1))
 }

@@ -13,12 +13,19 @@ pub const FAILING: &str = "bts_gateway_tls_certificate_failing";
 
 /// Describes the metrics to the installed recorder (call once after installing it).
 pub fn describe() {
-    describe_gauge!(EXPIRY, Unit::Seconds, "When a served certificate expires, as a Unix time.");
+    describe_gauge!(
+        EXPIRY,
+        Unit::Seconds,
+        "When a served certificate expires, as a Unix time."
+    );
     describe_counter!(
         RENEWALS,
         "Certificates obtained (ACME) or loaded (files), by certificate and outcome (ok, error)."
     );
-    describe_gauge!(FAILING, "1 while the last attempt to obtain or load a certificate failed, else 0.");
+    describe_gauge!(
+        FAILING,
+        "1 while the last attempt to obtain or load a certificate failed, else 0."
+    );
 }
 
 pub(crate) fn installed(certificate: &str, not_after: SystemTime) {

@@ -107,8 +107,8 @@ mod tests {
 
     fn self_signed(names: &[&str]) -> (String, String) {
         let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("params");
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
         let cert = params.self_signed(&key).expect("cert");
         (cert.pem(), key.serialize_pem())
     }

@@ -144,7 +144,15 @@ mod tests {
     fn domains() {
         assert!(check_domain("api.example.org").is_ok());
         assert!(check_domain("*.example.org").is_ok());
-        for bad in ["localhost", "*.*.example.org", "a..b", "-a.b", "api.Example.org", "a_b.org", ""] {
+        for bad in [
+            "localhost",
+            "*.*.example.org",
+            "a..b",
+            "-a.b",
+            "api.Example.org",
+            "a_b.org",
+            "",
+        ] {
             assert!(check_domain(bad).is_err(), "{bad}");
         }
     }
@@ -152,7 +160,10 @@ mod tests {
     #[test]
     fn directories() {
         assert_eq!(directory_url("letsencrypt").unwrap(), LETS_ENCRYPT);
-        assert_eq!(directory_url("https://127.0.0.1:14000/dir").unwrap(), "https://127.0.0.1:14000/dir");
+        assert_eq!(
+            directory_url("https://127.0.0.1:14000/dir").unwrap(),
+            "https://127.0.0.1:14000/dir"
+        );
         assert!(directory_url("ftp://x").unwrap_err().contains("letsencrypt-staging"));
         assert_eq!(Challenge::parse("dns-01"), Some(Challenge::Dns01));
         assert_eq!(Challenge::parse("dns"), None);

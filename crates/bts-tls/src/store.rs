@@ -179,7 +179,9 @@ impl CertStore {
     fn lookup(&self, server_name: Option<&str>) -> Option<Arc<CertifiedKey>> {
         let served = self.served.load();
         if let Some(host) = server_name {
-            let exact = served.iter().find(|s| s.names.iter().any(|n| n.eq_ignore_ascii_case(host)));
+            let exact = served
+                .iter()
+                .find(|s| s.names.iter().any(|n| n.eq_ignore_ascii_case(host)));
             let wildcard = || served.iter().find(|s| s.names.iter().any(|n| name_matches(n, host)));
             if let Some(s) = exact.or_else(wildcard) {
                 return Some(s.key.clone());
@@ -191,10 +193,14 @@ impl CertStore {
 
 impl ResolvesServerCert for CertStore {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        let is_validation = hello.alpn().is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
+        let is_validation = hello
+            .alpn()
+            .is_some_and(|mut protocols| protocols.any(|p| p == ACME_TLS_ALPN));
         if is_validation {
             let alpn = self.alpn.lock().unwrap_or_else(PoisonError::into_inner);
-            return hello.server_name().and_then(|name| alpn.get(&name.to_ascii_lowercase()).cloned());
+            return hello
+                .server_name()
+                .and_then(|name| alpn.get(&name.to_ascii_lowercase()).cloned());
         }
         self.lookup(hello.server_name())
     }
@@ -208,8 +214,8 @@ mod tests {
 
     fn cert(names: &[&str]) -> Loaded {
         let key = rcgen::KeyPair::generate().expect("key");
-        let params = rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>())
-            .expect("params");
+        let params =
+            rcgen::CertificateParams::new(names.iter().map(|s| s.to_string()).collect::<Vec<_>>()).expect("params");
         let cert = params.self_signed(&key).expect("cert");
         load(cert.pem().as_bytes(), key.serialize_pem().as_bytes()).expect("load")
     }

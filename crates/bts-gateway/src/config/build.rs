@@ -11,12 +11,12 @@ use super::{
 use std::time::Duration;
 
 /// Where the text came from, for error messages.
-struct Ctx<'a> {
-    origin: &'a str,
+pub(super) struct Ctx<'a> {
+    pub(super) origin: &'a str,
 }
 
 impl Ctx<'_> {
-    fn err(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    pub(super) fn err(&self, key: impl Into<String>, message: impl Into<String>) -> ConfigError {
         ConfigError::Invalid {
             origin: self.origin.to_owned(),
             key: key.into(),
@@ -25,7 +25,14 @@ impl Ctx<'_> {
     }
 
     /// A whole number in `min..=max`, or `default` when absent.
-    fn int(&self, key: &str, value: Option<i64>, default: u32, min: u32, max: u32) -> Result<u32, ConfigError> {
+    pub(super) fn int(
+        &self,
+        key: &str,
+        value: Option<i64>,
+        default: u32,
+        min: u32,
+        max: u32,
+    ) -> Result<u32, ConfigError> {
         let Some(v) = value else { return Ok(default) };
         u32::try_from(v)
             .ok()
@@ -34,7 +41,7 @@ impl Ctx<'_> {
     }
 
     /// A positive human duration (`"1.5s"`, `"500ms"`), or `default` when absent.
-    fn duration(&self, key: &str, value: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
+    pub(super) fn duration(&self, key: &str, value: Option<&str>, default: Duration) -> Result<Duration, ConfigError> {
         let Some(text) = value else { return Ok(default) };
         match humantime::parse_duration(text.trim()) {
             Ok(d) if !d.is_zero() => Ok(d),
@@ -66,6 +73,8 @@ pub(super) fn config(raw: RawConfig, origin: &str) -> Result<GatewayConfig, Conf
         .map(|(i, n)| network(&ctx, i, n))
         .collect::<Result<Vec<_>, _>>()?;
     check_networks(&networks, origin)?;
+    let tls = raw.tls.map(|t| super::tls::tls(&ctx, t)).transpose()?;
+    let http_routes = super::tls::http_routes(&ctx, raw.http_route, &networks)?;
     Ok(GatewayConfig {
         server,
         limits,
@@ -73,6 +82,8 @@ pub(super) fn config(raw: RawConfig, origin: &str) -> Result<GatewayConfig, Conf
         admin,
         health,
         networks,
+        tls,
+        http_routes,
     })
 }
 

@@ -17,6 +17,7 @@ mod build;
 mod formats;
 mod raw;
 mod route;
+mod tls;
 
 use bts_protocol::ChainId;
 use ipnet::IpNet;
@@ -92,6 +93,44 @@ pub struct GatewayConfig {
     pub health: HealthSettings,
     /// `[[network]]`: at least one.
     pub networks: Vec<NetworkConfig>,
+    /// `[tls]`: HTTPS and WSS listeners and their certificates.
+    pub tls: Option<TlsConfig>,
+    /// `[[http-route]]`: path prefixes forwarded to plain HTTP services (the faucet).
+    pub http_routes: Vec<HttpRoute>,
+}
+
+/// `[tls]`: the TLS listener, the HTTP listener that redirects to it, and the certificates.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsConfig {
+    /// The HTTPS + WSS listener, on the same routes as `server.listen`. Default `0.0.0.0:443`.
+    pub listen: SocketAddr,
+    /// A plain HTTP listener that redirects to HTTPS and answers ACME HTTP-01 challenges
+    /// (`0.0.0.0:80`); `None`: none.
+    pub redirect_listen: Option<SocketAddr>,
+    /// The HTTPS port clients use, for redirects (when a container's 8443 is published as 443);
+    /// `None`: the port of `listen`.
+    pub public_port: Option<u16>,
+    /// `Strict-Transport-Security` on TLS answers: the max-age; `None`: not sent.
+    pub hsts: Option<Duration>,
+    /// Whether HSTS covers subdomains.
+    pub hsts_include_subdomains: bool,
+    /// The certificates.
+    pub certificates: bts_tls::TlsSettings,
+}
+
+/// `[[http-route]]`: requests under a path prefix go to a plain HTTP service, with the client's
+/// address in `X-Forwarded-For` (and `X-Forwarded-Proto`, `X-Forwarded-Host`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpRoute {
+    /// The prefix (`/onboarding`), matched on whole path segments; longer prefixes win.
+    pub path_prefix: String,
+    /// Host header values (lowercase, no port) it applies to; empty: any host.
+    pub hosts: Vec<String>,
+    /// The service's base URL (`http://127.0.0.1:8081`).
+    pub upstream: String,
+    /// Whether the prefix is removed before forwarding. Default false (the faucet knows its
+    /// prefix: `path-prefix` in its configuration).
+    pub strip_prefix: bool,
 }
 
 /// `[server]`.
@@ -290,6 +329,8 @@ impl GatewayConfig {
             admin: AdminSettings::default(),
             health: HealthSettings::default(),
             networks,
+            tls: None,
+            http_routes: Vec::new(),
         };
         build::check_networks(&config.networks, "<code>")?;
         Ok(config)

@@ -24,6 +24,62 @@ pub(crate) struct RawConfig {
     pub(crate) health: RawHealth,
     #[serde(default)]
     pub(crate) network: Vec<RawNetwork>,
+    pub(crate) tls: Option<RawTls>,
+    #[serde(default)]
+    pub(crate) http_route: Vec<RawHttpRoute>,
+}
+
+/// `[tls]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawTls {
+    pub(crate) listen: Option<String>,
+    pub(crate) redirect_listen: Option<String>,
+    pub(crate) public_port: Option<i64>,
+    pub(crate) hsts: Option<String>,
+    pub(crate) hsts_include_subdomains: Option<bool>,
+    pub(crate) reload_interval: Option<String>,
+    #[serde(default)]
+    pub(crate) certificate: Vec<RawCertFile>,
+    pub(crate) acme: Option<RawAcme>,
+}
+
+/// One `[[tls.certificate]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawCertFile {
+    pub(crate) cert: Option<String>,
+    pub(crate) key: Option<String>,
+}
+
+/// `[tls.acme]`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawAcme {
+    pub(crate) directory: Option<String>,
+    pub(crate) directory_ca: Option<String>,
+    pub(crate) contact: Option<Vec<String>>,
+    pub(crate) domains: Option<Vec<String>>,
+    pub(crate) challenge: Option<String>,
+    pub(crate) dns_hook: Option<String>,
+    pub(crate) dns_wait: Option<String>,
+    pub(crate) state_dir: Option<String>,
+    pub(crate) renew_before: Option<String>,
+    pub(crate) retry_initial: Option<String>,
+    pub(crate) retry_max: Option<String>,
+    pub(crate) eab_kid: Option<String>,
+    pub(crate) eab_hmac_key_env: Option<String>,
+}
+
+/// One `[[http-route]]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawHttpRoute {
+    pub(crate) path_prefix: Option<String>,
+    #[serde(default)]
+    pub(crate) hosts: Vec<String>,
+    pub(crate) upstream: Option<String>,
+    pub(crate) strip_prefix: Option<bool>,
 }
 
 /// `[server]`.

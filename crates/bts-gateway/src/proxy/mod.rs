@@ -5,10 +5,12 @@
 //! * [`ws`]: a WebSocket session pinned to one node, moved to another with its recipe
 //!   ([`recipe`]) when that node dies or falls out of health, without the client noticing.
 //! * [`upstream`]: the connections to nodes.
+//! * [`forward`]: `[[http-route]]` prefixes forwarded to plain HTTP services (the faucet).
 //!
 //! [`DataPlane`] holds what every request needs: the control plane (networks and their healthy
 //! backends), the settings, the cache, the limits and the HTTP client to nodes.
 
+pub mod forward;
 pub mod http;
 pub mod recipe;
 pub mod upstream;
@@ -47,6 +49,12 @@ pub struct Settings {
     pub forward_header: HeaderName,
     /// Bearer token for the admin endpoints (besides localhost).
     pub admin_token: Option<String>,
+    /// Path prefixes forwarded to HTTP services.
+    pub http_routes: Vec<crate::config::HttpRoute>,
+    /// The `Strict-Transport-Security` value for answers over TLS, if any.
+    pub hsts: Option<axum::http::HeaderValue>,
+    /// The HTTPS port redirects name (`tls.public-port`); `None`: the TLS listener's.
+    pub tls_public_port: Option<u16>,
 }
 
 /// Everything the request path shares.
@@ -65,6 +73,8 @@ pub struct DataPlane {
     pub connections: Arc<Connections>,
     /// HTTP client to nodes (connection pool).
     pub http: upstream::HttpUpstream,
+    /// HTTP client to the services of `[[http-route]]`.
+    pub forward: forward::Forwarder,
 }
 
 impl Settings {
@@ -93,6 +103,9 @@ impl Settings {
             trusted_proxies: config.server.trusted_proxies.clone(),
             forward_header: HeaderName::try_from(header).unwrap_or(HeaderName::from_static("x-forwarded-for")),
             admin_token: std::env::var(&config.admin.token_env).ok().filter(|t| !t.is_empty()),
+            http_routes: config.http_routes.clone(),
+            hsts: config.tls.as_ref().and_then(hsts_value),
+            tls_public_port: config.tls.as_ref().and_then(|t| t.public_port),
         }
     }
 }
@@ -107,9 +120,21 @@ impl DataPlane {
             rate: RateLimit::new(settings.rate_per_second, settings.burst),
             connections: Connections::new(settings.ws_per_ip, settings.ws_total),
             http: upstream::HttpUpstream::new(),
+            forward: forward::Forwarder::default(),
             settings,
         })
     }
+}
+
+/// `max-age=<seconds>[; includeSubDomains]`, when HSTS is on.
+fn hsts_value(tls: &crate::config::TlsConfig) -> Option<axum::http::HeaderValue> {
+    let max_age = tls.hsts?.as_secs();
+    let sub = if tls.hsts_include_subdomains {
+        "; includeSubDomains"
+    } else {
+        ""
+    };
+    axum::http::HeaderValue::from_str(&format!("max-age={max_age}{sub}")).ok()
 }
 
 /// How many nodes one request is tried on at most.

@@ -38,8 +38,40 @@ pub(super) fn render(s: &Snapshot) -> String {
     for n in &s.networks {
         network(&mut out, n);
     }
+    if !s.certificates.is_empty() {
+        certificates(&mut out, &s.certificates);
+    }
     out.push_str("</body></html>\n");
     out
+}
+
+fn certificates(out: &mut String, certs: &[bts_tls::CertStatus]) {
+    out.push_str("<section><h2>TLS certificates</h2><table><tr><th>certificate</th><th>names</th><th>source</th>");
+    out.push_str("<th>expires</th><th>last renewal</th><th>next attempt</th><th>last error</th></tr>");
+    for c in certs {
+        let (class, state) = match (c.serving, c.last_error.is_some()) {
+            (true, false) => ("healthy", "serving"),
+            (true, true) => ("warn", "serving, renewal failing"),
+            (false, _) => ("out", "not serving"),
+        };
+        let opt = |v: &Option<String>| escape(v.as_deref().unwrap_or("–"));
+        let error = match (&c.last_error, &c.last_error_at) {
+            (Some(e), Some(at)) => format!("{} ({} failures, last {})", escape(e), c.failures, escape(at)),
+            _ => "–".to_owned(),
+        };
+        let _ = write!(
+            out,
+            "<tr><td>{} <span class=\"b {class}\">{state}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td>\
+             <td>{}</td><td class=\"why\">{error}</td></tr>",
+            escape(&c.name),
+            escape(&c.domains.join(", ")),
+            c.source,
+            opt(&c.not_after),
+            opt(&c.last_renewal),
+            opt(&c.next_attempt),
+        );
+    }
+    out.push_str("</table></section>");
 }
 
 fn network(out: &mut String, n: &NetworkStatus) {
@@ -252,9 +284,23 @@ mod tests {
                     },
                 }],
             }],
+            certificates: vec![bts_tls::CertStatus {
+                name: "api.example.org".into(),
+                source: "acme",
+                domains: vec!["api.example.org".into(), "*.example.org".into()],
+                serving: true,
+                not_after: Some("2025-01-01T00:00:00Z".into()),
+                last_error: Some("DNS hook <failed>".into()),
+                last_error_at: Some("2024-01-01T00:00:00Z".into()),
+                failures: 2,
+                ..bts_tls::CertStatus::default()
+            }],
         };
         let page = render(&s);
         for needle in [
+            "<span class=\"b warn\">serving, renewal failing</span>",
+            "api.example.org, *.example.org",
+            "DNS hook &lt;failed&gt; (2 failures, last 2024-01-01T00:00:00Z)",
             "<h2>main&lt;net&gt; <span class=\"b out\">0 of 1 backends in use</span>",
             "ws://x/&lt;script&gt;",
             "<strong>Chain stalled:</strong> every node&#39;s head is 40 s old",

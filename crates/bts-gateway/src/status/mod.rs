@@ -22,6 +22,9 @@ pub struct Snapshot {
     pub uptime_secs: u64,
     /// Every network, in configuration order.
     pub networks: Vec<NetworkStatus>,
+    /// The TLS certificates (expiry, last renewal, last error); absent without `[tls]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub certificates: Vec<bts_tls::CertStatus>,
 }
 
 /// One network.
@@ -143,17 +146,22 @@ pub fn snapshot_at(gw: &Gateway, wall: SystemTime) -> Snapshot {
         generated: iso(wall),
         uptime_secs: wall.duration_since(gw.started_at()).map_or(0, |d| d.as_secs()),
         networks: gw.networks().iter().map(|n| network(n, wall)).collect(),
+        certificates: Vec::new(),
     }
 }
 
-/// `/status` as JSON.
-pub fn status_json(gw: &Gateway) -> serde_json::Value {
-    serde_json::to_value(snapshot(gw)).unwrap_or(serde_json::Value::Null)
+/// `/status` as JSON, with the certificates' status.
+pub fn status_json(gw: &Gateway, certificates: Vec<bts_tls::CertStatus>) -> serde_json::Value {
+    let mut s = snapshot(gw);
+    s.certificates = certificates;
+    serde_json::to_value(s).unwrap_or(serde_json::Value::Null)
 }
 
 /// `/status` as an HTML page (no scripts, no external assets; every value escaped).
-pub fn status_html(gw: &Gateway) -> String {
-    html::render(&snapshot(gw))
+pub fn status_html(gw: &Gateway, certificates: Vec<bts_tls::CertStatus>) -> String {
+    let mut s = snapshot(gw);
+    s.certificates = certificates;
+    html::render(&s)
 }
 
 fn network(n: &Network, wall: SystemTime) -> NetworkStatus {

@@ -95,7 +95,7 @@ pub async fn until(gw: &Gateway, network: &Network, what: &str, condition: impl 
     if tokio::time::timeout(PATIENCE, wait).await.is_err() {
         panic!(
             "timed out waiting for {what}; status:\n{:#}",
-            bts_gateway::status::status_json(gw)
+            bts_gateway::status::status_json(gw, Vec::new())
         );
     }
 }
@@ -109,7 +109,7 @@ pub async fn guard<T>(what: &str, future: impl Future<Output = T>) -> T {
 
 /// The status JSON of backend `i` of the first network.
 pub fn backend_status(gw: &Gateway, i: usize) -> serde_json::Value {
-    bts_gateway::status::status_json(gw)["networks"][0]["backends"][i].clone()
+    bts_gateway::status::status_json(gw, Vec::new())["networks"][0]["backends"][i].clone()
 }
 
 /// Writes the generated geo database to a fresh file and returns its path.

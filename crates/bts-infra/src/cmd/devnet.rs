@@ -49,8 +49,9 @@ impl DevnetArgs {
             }
             let server = ServerConfig { admin: self.admin };
             let devnet = Devnet::start("devnet", config, listeners, server).await?;
+            let stop = serve::stop_signal();
             self.output.print(&NetworkReport::new(&devnet, self.admin))?;
-            serve::stop_signal().await;
+            stop.await;
             devnet.shutdown().await;
             Ok(())
         })

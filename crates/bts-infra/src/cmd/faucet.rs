@@ -76,8 +76,9 @@ impl FaucetArgs {
                     anyhow::anyhow!("the faucet cannot start: {e}")
                 }
             })?;
+            let stop = serve::stop_signal();
             self.output.print(&FaucetReport::new(&faucet, &config))?;
-            faucet.serve(serve::stop_signal()).await?;
+            faucet.serve(stop).await?;
             Ok(())
         })
     }

@@ -28,15 +28,20 @@ impl GatewayArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
         let config = self.load()?;
         serve::block_on(async move {
-            let listener = serve::bind(config.server.listen, "--listen").await?;
-            tracing::info!(target: "bts_infra::gateway", listen = %listener.local_addr()?, networks = config.networks.len(), "gateway serving");
+            let listeners = bts_gateway::Listeners::bind(&config).await.map_err(|e| {
+                anyhow::Error::new(InputError::new(e.to_string()).hint(
+                    "is something else using that port? change server.listen (or --listen), tls.listen or tls.redirect-listen",
+                ))
+            })?;
+            let addr = |l: &Option<tokio::net::TcpListener>| l.as_ref().and_then(|l| l.local_addr().ok());
+            tracing::info!(target: "bts_infra::gateway", listen = ?addr(&listeners.plain), tls = ?addr(&listeners.tls), redirect = ?addr(&listeners.redirect), networks = config.networks.len(), "gateway serving");
             let this = Arc::new(self);
             let reload_from = this.clone();
             let reloader: bts_gateway::admin::Reloader =
                 Arc::new(move || reload_from.load().map_err(|e| format!("{e:#}")));
             let (requests, sighup) = reload_on_sighup();
             let result =
-                bts_gateway::run(listener, &config, Some(reloader), Some(requests), serve::stop_signal()).await;
+                bts_gateway::run(listeners, &config, Some(reloader), Some(requests), serve::stop_signal()).await;
             sighup.abort();
             result.map_err(|e| anyhow::anyhow!("gateway failed: {e}"))
         })

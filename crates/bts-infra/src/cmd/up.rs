@@ -94,8 +94,9 @@ impl UpArgs {
                 faucet: faucet_report,
                 networks: devnets.iter().map(|d| NetworkReport::new(d, self.admin)).collect(),
             };
+            let stop = serve::stop_signal();
             self.output.print(&report)?;
-            serve::stop_signal().await;
+            stop.await;
             tracing::info!(target: "bts_infra::up", "stopping");
             let _ = stop_gateway.send(());
             let _ = stop_faucet.send(());

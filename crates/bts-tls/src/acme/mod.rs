@@ -121,8 +121,12 @@ async fn open_account(settings: &AcmeSettings) -> Result<Account, String> {
     };
     let file = state::account_file(&settings.state_dir, &settings.directory);
     if let Ok(bytes) = std::fs::read(&file) {
-        let credentials: AccountCredentials = serde_json::from_slice(&bytes)
-            .map_err(|e| format!("{} is not an ACME account file ({e}); move it away to start a new account", file.display()))?;
+        let credentials: AccountCredentials = serde_json::from_slice(&bytes).map_err(|e| {
+            format!(
+                "{} is not an ACME account file ({e}); move it away to start a new account",
+                file.display()
+            )
+        })?;
         return builder()?
             .from_credentials(credentials)
             .await
@@ -151,7 +155,8 @@ async fn open_account(settings: &AcmeSettings) -> Result<Account, String> {
 
 /// The EAB key from its environment variable (base64url, as CAs print it).
 pub(crate) fn external_account_key(kid: &str, env: &str) -> Result<ExternalAccountKey, String> {
-    let value = std::env::var(env).map_err(|_| format!("external account binding: set {env} to the HMAC key the CA gave"))?;
+    let value =
+        std::env::var(env).map_err(|_| format!("external account binding: set {env} to the HMAC key the CA gave"))?;
     let key = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(value.trim().trim_end_matches('='))
         .map_err(|_| format!("external account binding: {env} is not base64url"))?;

@@ -6,7 +6,9 @@
 use super::solve::{self, Provisioned};
 use crate::settings::{AcmeSettings, Challenge};
 use crate::store::CertStore;
-use instant_acme::{Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, Order, OrderStatus, RetryPolicy};
+use instant_acme::{
+    Account, AuthorizationStatus, ChallengeType, Identifier, NewOrder, Order, OrderStatus, RetryPolicy,
+};
 use std::time::Duration;
 
 /// How long the CA gets to validate, and to issue.

@@ -43,7 +43,9 @@ pub(crate) async fn provision(
     match kind {
         Challenge::Http01 => {
             store.set_http01(token, key_authorization.as_str());
-            Ok(Provisioned::Http01 { token: token.to_owned() })
+            Ok(Provisioned::Http01 {
+                token: token.to_owned(),
+            })
         }
         Challenge::TlsAlpn01 => {
             let cert = alpn_certificate(domain, key_authorization.digest().as_ref())?;
@@ -101,7 +103,12 @@ async fn run_hook(settings: &AcmeSettings, action: &str, record: &str, value: &s
         .kill_on_drop(true);
     let output = tokio::time::timeout(HOOK_TIMEOUT, command.output())
         .await
-        .map_err(|_| format!("the DNS hook {} did not finish {action} within {HOOK_TIMEOUT:?}", hook.display()))?
+        .map_err(|_| {
+            format!(
+                "the DNS hook {} did not finish {action} within {HOOK_TIMEOUT:?}",
+                hook.display()
+            )
+        })?
         .map_err(|e| format!("cannot run the DNS hook {}: {e}", hook.display()))?;
     if output.status.success() {
         return Ok(());
@@ -113,6 +120,10 @@ async fn run_hook(settings: &AcmeSettings, action: &str, record: &str, value: &s
         "the DNS hook {} failed to {action} {record} ({}){}",
         hook.display(),
         output.status,
-        if last.is_empty() { String::new() } else { format!(": {last}") }
+        if last.is_empty() {
+            String::new()
+        } else {
+            format!(": {last}")
+        }
     ))
 }
