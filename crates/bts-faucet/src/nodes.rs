@@ -23,7 +23,8 @@ pub(crate) type Call<'a, T> = Pin<Box<dyn Future<Output = Result<T, RpcError>> +
 /// One transport to one node, with one timeout.
 #[derive(Debug, Clone)]
 pub(crate) enum Client {
-    Http(HttpClient),
+    // Boxed: the HTTP client is several hundred bytes, the WebSocket variant a few pointers.
+    Http(Box<HttpClient>),
     /// Connected on first use (a node that is down at start may come back), then shared.
     Ws {
         url: String,
@@ -90,7 +91,7 @@ impl Node {
             };
             let http = HttpClient::new(url, options)?;
             let broadcasts = http.with_timeout(broadcast_timeout);
-            (Client::Http(http), Client::Http(broadcasts))
+            (Client::Http(Box::new(http)), Client::Http(Box::new(broadcasts)))
         };
         Ok(Node {
             url: url.to_owned(),

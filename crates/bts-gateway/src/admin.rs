@@ -102,18 +102,6 @@ pub async fn backend(
     Json(json!({"network": network, "backend": b.ws_url(), "cordoned": on})).into_response()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn token_comparison() {
-        assert!(constant_time_eq(b"secret", b"secret"));
-        assert!(!constant_time_eq(b"secret", b"secreT"));
-        assert!(!constant_time_eq(b"secret", b"secret-longer"));
-    }
-}
-
 /// `POST /admin/certificates/renew`: obtains the ACME certificate again now (202), e.g. after
 /// changing DNS, or to test renewal; 409 when no ACME certificate is configured.
 pub async fn renew_certificates(
@@ -131,5 +119,17 @@ pub async fn renew_certificates(
             Json(json!({"error": "no ACME certificate is configured ([tls.acme])"})),
         )
             .into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_comparison() {
+        assert!(constant_time_eq(b"secret", b"secret"));
+        assert!(!constant_time_eq(b"secret", b"secreT"));
+        assert!(!constant_time_eq(b"secret", b"secret-longer"));
     }
 }

@@ -2,6 +2,8 @@
 //! validating for real: pebble connects to the gateway's TLS and HTTP listeners, and looks up
 //! DNS-01 records in challtestsrv, which the gateway's DNS hook writes with curl).
 
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
 mod support_proxy;
 mod support_tls;
 

@@ -231,3 +231,88 @@ pub(super) fn http_routes(
     }
     Ok(routes)
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::GatewayConfig;
+
+    const NET: &str = "[[network]]\nname = \"m\"\nchain-id = \"4018d7844c78f6a6c41c6a552b898022310fc5dec06da467ee7905a8dad512c8\"\n[[network.backend]]\nurl = \"ws://127.0.0.1:1\"\n";
+
+    fn key_of(text: &str) -> String {
+        let e = GatewayConfig::from_toml(&format!("{text}\n{NET}"), "<t>").unwrap_err();
+        format!("{} | {e}", e.key().unwrap_or(""))
+    }
+
+    #[test]
+    fn mistakes_name_their_key() {
+        let cases = [
+            ("[tls]\n", "tls |"),
+            (
+                "[tls]\nlisten = \"443\"\n[tls.acme]\ndomains = [\"a.example.org\"]\n",
+                "tls.listen |",
+            ),
+            ("[tls.acme]\ndomains = []\n", "tls.acme.domains |"),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\", \"localhost\"]\n",
+                "tls.acme.domains[1] |",
+            ),
+            ("[tls.acme]\ndomains = [\"*.example.org\"]\n", "tls.acme.dns-hook | "),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\"]\nchallenge = \"http-01\"\n",
+                "tls.acme.challenge |",
+            ),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\"]\nchallenge = \"dns\"\n",
+                "tls.acme.challenge |",
+            ),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\"]\ndirectory = \"ftp://x\"\n",
+                "tls.acme.directory |",
+            ),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\"]\ncontact = [\"ops@x\"]\n",
+                "tls.acme.contact[0] |",
+            ),
+            (
+                "[tls.acme]\ndomains = [\"a.example.org\"]\neab-hmac-key-env = \"K\"\n",
+                "tls.acme.eab-kid |",
+            ),
+            (
+                "[tls]\nhsts = \"forever\"\n[[tls.certificate]]\ncert = \"c\"\nkey = \"k\"\n",
+                "tls.hsts |",
+            ),
+            ("[[tls.certificate]]\ncert = \"c\"\n", "tls.certificate[0].key |"),
+            (
+                "[[http-route]]\npath-prefix = \"onboarding\"\nupstream = \"http://127.0.0.1:1\"\n",
+                "http-route[0].path-prefix |",
+            ),
+            (
+                "[[http-route]]\npath-prefix = \"/f\"\nupstream = \"https://x/y\"\n",
+                "http-route[0].upstream |",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = key_of(text);
+            assert!(got.starts_with(want), "{text:?}: {got}");
+        }
+        assert!(key_of("[tls.acme]\ndomains = [\"*.example.org\"]\n").contains("a wildcard needs dns-01"));
+    }
+
+    #[test]
+    fn a_regional_gateway_with_lets_encrypt() {
+        let text = format!(
+            "[tls]\nredirect-listen = \"0.0.0.0:80\"\nhsts = \"365d\"\n[tls.acme]\ndomains = [\"us.api.example.org\", \"api.example.org\"]\n\
+             contact = [\"mailto:ops@example.org\"]\nchallenge = \"dns-01\"\ndns-hook = \"/etc/bts-infra/dns-hook\"\n\
+             [[http-route]]\npath-prefix = \"/onboarding/\"\nupstream = \"http://faucet:8081\"\n{NET}"
+        );
+        let c = GatewayConfig::from_toml(&text, "<t>").unwrap();
+        let tls = c.tls.unwrap();
+        assert_eq!(tls.listen.port(), 443);
+        assert_eq!(tls.hsts, Some(std::time::Duration::from_secs(365 * 86_400)));
+        let acme = tls.certificates.acme.unwrap();
+        assert_eq!(acme.directory, bts_tls::settings::LETS_ENCRYPT);
+        assert_eq!(acme.state_dir, std::path::Path::new("/var/lib/bts-infra/acme"));
+        assert_eq!(acme.renew_before, std::time::Duration::from_secs(30 * 86_400));
+        assert_eq!(c.http_routes[0].path_prefix, "/onboarding");
+    }
+}

@@ -142,11 +142,12 @@ impl Pebble {
         let deadline = Instant::now() + Duration::from_secs(30);
         loop {
             let addr: SocketAddr = format!("127.0.0.1:{management}").parse().unwrap();
-            if let Ok(answer) = https_get(addr, "localhost", &ca, "/roots/0").await {
-                if answer.status == 200 && answer.body.contains("BEGIN CERTIFICATE") {
-                    this.root_pem = answer.body;
-                    return this;
-                }
+            if let Ok(answer) = https_get(addr, "localhost", &ca, "/roots/0").await
+                && answer.status == 200
+                && answer.body.contains("BEGIN CERTIFICATE")
+            {
+                this.root_pem = answer.body;
+                return this;
             }
             assert!(
                 Instant::now() < deadline,

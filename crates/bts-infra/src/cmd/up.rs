@@ -2,7 +2,9 @@
 //!
 //! A mainnet-like network (prefix BTS) and a testnet-like one (prefix TEST), each with several
 //! nodes, and the gateway in front of both: mainnet-like on `/` and `/ws`, testnet-like on
-//! `/testnet`, as a public endpoint serves them.
+//! `/testnet`, the faucet on `/onboarding`, as a public endpoint serves them. With `--tls-port`
+//! the gateway serves the same routes over TLS, from certificate files or from a local ACME
+//! server (pebble).
 
 use crate::cmd::devnet::NetworkReport;
 use crate::output::{OutputArgs, Report};
@@ -37,6 +39,26 @@ pub(crate) struct UpArgs {
     /// Serve /devnet/admin on every node, to inject faults
     #[arg(long)]
     admin: bool,
+    /// Also serve HTTPS and WSS on this port, with --tls-cert/--tls-key or a certificate from
+    /// --acme-directory
+    #[arg(long, value_name = "PORT")]
+    tls_port: Option<u16>,
+    /// Certificate chain (PEM) for the TLS port
+    #[arg(long, value_name = "FILE", requires_all = ["tls_key", "tls_port"], conflicts_with = "acme_directory")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// Private key (PEM) of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
+    /// A local ACME server's directory (pebble: https://127.0.0.1:14000/dir) to get the TLS
+    /// port's certificate from, by TLS-ALPN-01 (its tlsPort must be --tls-port)
+    #[arg(long, value_name = "URL", requires_all = ["tls_port", "tls_domain"])]
+    acme_directory: Option<String>,
+    /// The ACME server's own HTTPS root (pebble's minica.pem)
+    #[arg(long, value_name = "FILE", requires = "acme_directory")]
+    acme_ca: Option<std::path::PathBuf>,
+    /// The name on the ACME certificate (resolving to this machine for the ACME server)
+    #[arg(long, value_name = "NAME")]
+    tls_domain: Option<String>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -69,21 +91,29 @@ impl UpArgs {
                 devnets.push(Devnet::start(name, config, listeners, server).await?);
             }
             let gateway_listener = serve::bind(SocketAddr::new(self.host, self.port), "--port").await?;
-            let gateway = GatewayReport::new(gateway_listener.local_addr()?);
-            let config = gateway_config(&devnets)?;
+            let faucet_port = if self.port == 0 { 0 } else { self.port.saturating_add(1) };
+            let faucet_listener = serve::bind(SocketAddr::new(self.host, faucet_port), "--port").await?;
+            let faucet_addr = faucet_listener.local_addr()?;
+            let mut config = gateway_config(&devnets, faucet_addr)?;
+            let mut listeners = bts_gateway::Listeners::from(gateway_listener);
+            if let Some(port) = self.tls_port {
+                let tls_listener = serve::bind(SocketAddr::new(self.host, port), "--tls-port").await?;
+                config.tls = Some(self.tls_config(tls_listener.local_addr()?)?);
+                listeners.tls = Some(tls_listener);
+            }
+            let gateway = GatewayReport::new(
+                listeners.plain.as_ref().expect("bound above").local_addr()?,
+                listeners.tls.as_ref().map(|l| l.local_addr()).transpose()?,
+                self.tls_domain.as_deref(),
+            );
             let (stop_gateway, gateway_stopped) = tokio::sync::oneshot::channel::<()>();
             let gateway_task = tokio::spawn(async move {
                 let shutdown = async move {
                     let _ = gateway_stopped.await;
                 };
-                bts_gateway::run(gateway_listener, &config, None, None, shutdown).await
+                bts_gateway::run(listeners, &config, None, None, shutdown).await
             });
-            let faucet_port = if self.port == 0 { 0 } else { self.port.saturating_add(1) };
-            let faucet = start_faucet(
-                &devnets[0],
-                serve::bind(SocketAddr::new(self.host, faucet_port), "--port").await?,
-            )
-            .await?;
+            let faucet = start_faucet(&devnets[0], faucet_listener).await?;
             let faucet_report = FaucetReport::new(faucet.local_addr(), devnets[0].network().config().prefix);
             let (stop_faucet, faucet_stopped) = tokio::sync::oneshot::channel::<()>();
             let faucet_task = tokio::spawn(faucet.serve(async move {
@@ -116,7 +146,56 @@ impl UpArgs {
 }
 
 /// The gateway in front of the devnets' nodes.
-fn gateway_config(devnets: &[Devnet]) -> anyhow::Result<GatewayConfig> {
+impl UpArgs {
+    /// `[tls]` for the TLS listener at `addr`: certificate files, or ACME from a local server.
+    fn tls_config(&self, addr: SocketAddr) -> anyhow::Result<bts_gateway::config::TlsConfig> {
+        let mut certificates = bts_tls::TlsSettings {
+            files: Vec::new(),
+            acme: None,
+            reload_interval: std::time::Duration::from_secs(10),
+        };
+        if let (Some(cert), Some(key)) = (&self.tls_cert, &self.tls_key) {
+            certificates.files.push(bts_tls::FileCert {
+                cert: cert.clone(),
+                key: key.clone(),
+            });
+        } else if let (Some(directory), Some(domain)) = (&self.acme_directory, &self.tls_domain) {
+            bts_tls::settings::check_domain(domain)
+                .map_err(|e| crate::error::InputError::new(format!("--tls-domain: {e}")))?;
+            let directory = bts_tls::settings::directory_url(directory)
+                .map_err(|e| crate::error::InputError::new(format!("--acme-directory: {e}")))?;
+            certificates.acme = Some(bts_tls::AcmeSettings {
+                directory,
+                directory_ca: self.acme_ca.clone(),
+                contact: Vec::new(),
+                domains: vec![domain.clone()],
+                challenge: bts_tls::Challenge::TlsAlpn01,
+                dns_hook: None,
+                dns_wait: std::time::Duration::ZERO,
+                state_dir: std::env::temp_dir().join(format!("bts-infra-up-acme-{}", std::process::id())),
+                renew_before: std::time::Duration::from_secs(30 * 86_400),
+                retry_initial: std::time::Duration::from_secs(5),
+                retry_max: std::time::Duration::from_secs(300),
+                eab: None,
+            });
+        } else {
+            return Err(crate::error::InputError::new("--tls-port needs a certificate")
+                .hint("give --tls-cert and --tls-key, or --acme-directory and --tls-domain")
+                .into());
+        }
+        Ok(bts_gateway::config::TlsConfig {
+            listen: addr,
+            redirect_listen: None,
+            public_port: None,
+            hsts: None,
+            hsts_include_subdomains: false,
+            certificates,
+        })
+    }
+}
+
+/// The gateway in front of the devnets, with the faucet under `/onboarding`.
+fn gateway_config(devnets: &[Devnet], faucet: SocketAddr) -> anyhow::Result<GatewayConfig> {
     let mut networks = Vec::new();
     for (devnet, paths) in devnets.iter().zip(GATEWAY_PATHS) {
         let urls: Vec<String> = devnet.nodes().iter().map(|n| n.ws_url()).collect();
@@ -124,7 +203,14 @@ fn gateway_config(devnets: &[Devnet]) -> anyhow::Result<GatewayConfig> {
         let network = NetworkConfig::new(name, devnet.network().config().chain_id, &urls)?.with_paths(paths);
         networks.push(network);
     }
-    Ok(GatewayConfig::with_networks(networks)?)
+    let mut config = GatewayConfig::with_networks(networks)?;
+    config.http_routes.push(bts_gateway::config::HttpRoute {
+        path_prefix: "/onboarding".into(),
+        hosts: Vec::new(),
+        upstream: format!("http://{faucet}"),
+        strip_prefix: false,
+    });
+    Ok(config)
 }
 
 /// The faucet on the mainnet-like devnet, registering with its registrar: no limits (a local
@@ -142,6 +228,11 @@ async fn start_faucet(devnet: &Devnet, listener: tokio::net::TcpListener) -> any
     );
     config.limits = Limits::OFF;
     config.path_prefix = Some("/onboarding".to_owned());
+    // The gateway forwards /onboarding here; its X-Forwarded-For names the client.
+    config.proxy.trusted = vec![
+        ipnet::IpNet::from(IpAddr::from([127, 0, 0, 1])),
+        ipnet::IpNet::from(IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
+    ];
     Faucet::start(listener, config)
         .await
         .map_err(|e| anyhow::anyhow!("the faucet did not start: {e}"))
@@ -170,18 +261,27 @@ struct GatewayReport {
     mainnet_ws: String,
     mainnet_http: String,
     testnet_ws: String,
+    faucet: String,
     status: String,
     metrics: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    mainnet_wss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    faucet_https: Option<String>,
 }
 
 impl GatewayReport {
-    fn new(addr: SocketAddr) -> GatewayReport {
+    fn new(addr: SocketAddr, tls: Option<SocketAddr>, domain: Option<&str>) -> GatewayReport {
+        let tls_host = tls.map(|t| format!("{}:{}", domain.map_or(t.ip().to_string(), str::to_owned), t.port()));
         GatewayReport {
             mainnet_ws: format!("ws://{addr}/"),
             mainnet_http: format!("http://{addr}/"),
             testnet_ws: format!("ws://{addr}/testnet"),
+            faucet: format!("http://{addr}/onboarding"),
             status: format!("http://{addr}/status"),
             metrics: format!("http://{addr}/metrics"),
+            mainnet_wss: tls_host.as_ref().map(|h| format!("wss://{h}/")),
+            faucet_https: tls_host.map(|h| format!("https://{h}/onboarding")),
         }
     }
 }
@@ -202,6 +302,10 @@ impl Report for UpReport {
         writeln!(out, "gateway (the endpoint for wallets)")?;
         writeln!(out, "  mainnet-like  {}  {}", g.mainnet_ws, g.mainnet_http)?;
         writeln!(out, "  testnet-like  {}", g.testnet_ws)?;
+        writeln!(out, "  faucet        {}", g.faucet)?;
+        if let (Some(wss), Some(https)) = (&g.mainnet_wss, &g.faucet_https) {
+            writeln!(out, "  over TLS      {wss}  {https}")?;
+        }
         writeln!(out, "  status        {}   metrics {}", g.status, g.metrics)?;
         writeln!(out)?;
         writeln!(out, "faucet (mainnet-like)  {}", self.faucet.url)?;
