@@ -252,3 +252,42 @@ async fn a_failing_challenge_is_reported_and_retried() {
     gw.shutdown().await;
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_challenge_the_ca_cannot_verify_is_reported_in_the_cas_words() {
+    let devnet = devnet(1).await;
+    let listeners = bind_three().await;
+    // pebble validates TLS-ALPN-01 on a port where nobody listens.
+    let pebble = Pebble::start(port(&listeners.redirect), support_tls::free_port()).await;
+    let state = tempfile::tempdir().unwrap();
+    let toml = acme_toml(
+        &pebble,
+        state.path(),
+        &format!("domains = [\"{NAME}\"]\nretry-initial = \"1h\"\n"),
+    );
+    let gw = TlsGateway::start(listeners, config(&devnet, &toml));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let cert = loop {
+        let status = gw.status().await;
+        let cert = status["certificates"][0].clone();
+        if cert["failures"].as_u64().unwrap_or(0) > 0 {
+            break cert;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status:#}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let error = cert["last_error"].as_str().unwrap();
+    eprintln!("reported: {error}");
+    assert!(error.starts_with("validation failed"), "{error}");
+    assert!(
+        error.contains(&format!("{NAME}: ")),
+        "the CA's reason for the name: {error}"
+    );
+    assert_eq!(cert["serving"], false);
+    // The gateway itself is fine: the plain listener serves the API.
+    let call = r#"{"id":1,"method":"call","params":[0,"get_chain_id",[]]}"#;
+    let (status, body) = support_proxy::post(gw.plain, "/", call).await;
+    assert_eq!(status, 200, "{body}");
+    gw.shutdown().await;
+    devnet.shutdown().await;
+}

@@ -1,6 +1,6 @@
-//! `bts-infra up --tls-port` with a certificate from a local ACME server (pebble): the API and
-//! the faucet answer over TLS on one endpoint, and a registration made through it arrives with
-//! the client's address.
+//! The binary with TLS from a local ACME server (pebble): `bts-infra up --tls-port`, where the
+//! API and the faucet answer over TLS on one endpoint and a registration goes through it, and
+//! `bts-infra gateway --config` with external account binding.
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
@@ -76,4 +76,62 @@ async fn up_serves_api_and_faucet_over_tls_with_a_certificate_from_pebble() {
         assert!(Instant::now() < deadline, "bts-infra did not stop");
         std::thread::sleep(Duration::from_millis(50));
     }
+}
+
+/// `bts-infra gateway --config` with ACME from a CA that requires external account binding
+/// (as ZeroSSL does): the HMAC key comes from the environment; without it the gateway refuses to
+/// start and names the variable.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_binary_with_external_account_binding() {
+    let (kid, key) = (
+        "kid-1",
+        "zWNDZM6eQGHWpSRTPal5eIUYFTu7EajVIoguysqZ9wG44nMEtx3MUAsUDkMTQ12W",
+    );
+    let (plain, tls_port) = (free_port(), free_port());
+    let pebble = Pebble::start_with_eab(free_port(), tls_port, Some((kid, key))).await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("gateway.toml");
+    std::fs::write(
+        &file,
+        format!(
+            "[server]\nlisten = \"127.0.0.1:{plain}\"\n[tls]\nlisten = \"127.0.0.1:{tls_port}\"\n[tls.acme]\n\
+             domains = [\"{NAME}\"]\ndirectory = \"{}\"\ndirectory-ca = \"{}\"\nstate-dir = \"{}\"\neab-kid = \"{kid}\"\n\
+             [[network]]\nname = \"mainnet\"\nchain-id = \"4018d7844c78f6a6c41c6a552b898022310fc5dec06da467ee7905a8dad512c8\"\n\
+             [[network.backend]]\nurl = \"ws://127.0.0.1:9\"\n",
+            pebble.directory,
+            pebble.https_ca.display(),
+            dir.path().join("acme").display()
+        ),
+    )
+    .unwrap();
+    let refused = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args(["gateway", "--config"])
+        .arg(&file)
+        .env_remove("BTS_ACME_EAB_HMAC_KEY")
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("BTS_ACME_EAB_HMAC_KEY"), "{stderr}");
+    assert!(!stderr.contains(key));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args(["gateway", "--config"])
+        .arg(&file)
+        .env("BTS_ACME_EAB_HMAC_KEY", key)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{tls_port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        match https_request(addr, NAME, &pebble.root_pem, "GET", "/health", "").await {
+            Ok(a) if a.status == 200 => break,
+            other => assert!(Instant::now() < deadline, "{:?}", other.map(|a| a.head)),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let _ = Command::new("kill").args(["-TERM", &child.id().to_string()]).status();
+    assert!(child.wait().unwrap().success());
 }

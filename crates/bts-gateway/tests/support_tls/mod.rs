@@ -93,6 +93,12 @@ impl Pebble {
     /// `http_port` and TLS-ALPN-01 on `tls_port` for real (no sleeps, no nonce rejections so
     /// runs are quick; authorizations are not reused, so every order is validated).
     pub async fn start(http_port: u16, tls_port: u16) -> Pebble {
+        Pebble::start_with_eab(http_port, tls_port, None).await
+    }
+
+    /// As [`Pebble::start`], requiring external account binding with this key id and base64url
+    /// HMAC key when given.
+    pub async fn start_with_eab(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>) -> Pebble {
         require("pebble");
         require("pebble-challtestsrv");
         let dir = tempfile::tempdir().unwrap();
@@ -106,7 +112,8 @@ impl Pebble {
             "httpPort": http_port,
             "tlsPort": tls_port,
             "ocspResponderURL": "",
-            "externalAccountBindingRequired": false,
+            "externalAccountBindingRequired": eab.is_some(),
+            "externalAccountMACKeys": eab.map(|(kid, key)| serde_json::json!({kid: key})).unwrap_or(serde_json::json!({})),
         }});
         std::fs::write(dir.path().join("pebble.json"), config.to_string()).unwrap();
         let log = |name: &str| Stdio::from(std::fs::File::create(dir.path().join(name)).unwrap());
