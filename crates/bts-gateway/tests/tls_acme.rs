@@ -209,6 +209,30 @@ async fn http_01_for_a_name_and_dns_01_for_a_wildcard_with_a_redirect_listener()
     let location = format!("location: https://{NAME}:{}/ws?x=1", gw.tls.port());
     assert!(head.to_ascii_lowercase().contains(&location), "{head}");
     gw.shutdown().await;
+
+    // A restart serves the stored certificate at once, with the stored account: no new order.
+    let accounts = |dir: &std::path::Path| {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .filter(|e| {
+                e.as_ref()
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .starts_with("account-")
+            })
+            .count()
+    };
+    assert_eq!(accounts(state.path()), 1);
+    let gw = TlsGateway::start(bind_three().await, config(&devnet, &toml));
+    let again = gw.wait_serving(None).await;
+    assert_eq!(again["serial"], cert["serial"], "{again}");
+    let answer = https_request(gw.tls, NAME, &pebble.root_pem, "GET", "/health", "")
+        .await
+        .unwrap();
+    assert_eq!(Some(answer.serial.as_str()), cert["serial"].as_str());
+    assert_eq!(accounts(state.path()), 1);
+    gw.shutdown().await;
     devnet.shutdown().await;
 }
 
