@@ -48,6 +48,13 @@ pub async fn run(
 ) -> Result<(), RunError> {
     // A second installation (tests start several gateways in one process) keeps the first.
     let _ = metrics::install();
+    let listeners = listeners.into();
+    if config.tls.is_some() && listeners.tls.is_none() {
+        return Err(RunError::Io(std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            "the configuration has [tls] but no TLS listener was given (Listeners::bind binds tls.listen)",
+        )));
+    }
     let tls = match &config.tls {
         Some(t) => Some(std::sync::Arc::new(bts_tls::Tls::start(&t.certificates)?)),
         None => None,
@@ -70,7 +77,7 @@ pub async fn run(
         }
         _ => None,
     };
-    let result = server::run(listeners.into(), dp, tls, reloader, shutdown).await;
+    let result = server::run(listeners, dp, tls, reloader, shutdown).await;
     if let Some(task) = reloading {
         task.abort();
     }
