@@ -7,12 +7,10 @@
 mod support_proxy;
 mod support_tls;
 
-use futures_util::{SinkExt, StreamExt};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use support_proxy::{config_for, devnet};
 use support_tls::{Pebble, TlsGateway, bind_three, https_request, port, tls_connect};
-use tokio_tungstenite::tungstenite::Message;
 
 const NAME: &str = "gw.example.test";
 
@@ -86,8 +84,7 @@ async fn tls_alpn_01_certificate_serves_wss_and_renews_without_dropping_requests
     let (mut ws, _) = tokio_tungstenite::client_async(format!("wss://{NAME}/ws"), tls)
         .await
         .unwrap();
-    ws.send(Message::text(call)).await.unwrap();
-    let reply = ws.next().await.unwrap().unwrap().into_text().unwrap();
+    let reply = support_tls::ws_call(&mut ws, call).await;
     assert!(
         reply.contains(&devnet.network().config().chain_id.to_string()),
         "{reply}"
@@ -136,16 +133,7 @@ async fn tls_alpn_01_certificate_serves_wss_and_renews_without_dropping_requests
         .await
         .unwrap();
     assert_eq!(Some(answer.serial.as_str()), second["serial"].as_str());
-    ws.send(Message::text(call)).await.unwrap();
-    assert!(
-        ws.next()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_text()
-            .unwrap()
-            .contains("result")
-    );
+    assert!(support_tls::ws_call(&mut ws, call).await.contains("result"));
 
     // The account and certificate are kept privately, and metrics show the expiry.
     use std::os::unix::fs::PermissionsExt;
@@ -253,16 +241,11 @@ async fn a_failing_challenge_is_reported_and_retried() {
     );
     let gw = TlsGateway::start(listeners, config(&devnet, &toml));
     // The first attempt fails in the hook: reported on the status page, the gateway serves on.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let failure = loop {
-        let status = gw.status().await;
-        let cert = &status["certificates"][0];
-        if cert["failures"].as_u64().unwrap_or(0) > 0 || cert["serving"] == true {
-            break cert.clone();
-        }
-        assert!(std::time::Instant::now() < deadline, "{status:#}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let failure = gw
+        .wait_certificate(std::time::Duration::from_secs(60), |c| {
+            c["failures"].as_u64().unwrap_or(0) > 0 || c["serving"] == true
+        })
+        .await;
     let error = failure["last_error"].as_str().unwrap_or_default();
     assert!(error.contains("provider API: 503 try later"), "{failure}");
     assert!(failure["next_attempt"].is_string());
@@ -290,16 +273,11 @@ async fn a_challenge_the_ca_cannot_verify_is_reported_in_the_cas_words() {
         &format!("domains = [\"{NAME}\"]\nretry-initial = \"1h\"\n"),
     );
     let gw = TlsGateway::start(listeners, config(&devnet, &toml));
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    let cert = loop {
-        let status = gw.status().await;
-        let cert = status["certificates"][0].clone();
-        if cert["failures"].as_u64().unwrap_or(0) > 0 {
-            break cert;
-        }
-        assert!(std::time::Instant::now() < deadline, "{status:#}");
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    };
+    let cert = gw
+        .wait_certificate(std::time::Duration::from_secs(60), |c| {
+            c["failures"].as_u64().unwrap_or(0) > 0
+        })
+        .await;
     let error = cert["last_error"].as_str().unwrap();
     eprintln!("reported: {error}");
     assert!(error.starts_with("validation failed"), "{error}");

@@ -9,12 +9,10 @@ mod support_proxy;
 mod support_tls;
 
 use axum::http::HeaderMap;
-use futures_util::{SinkExt, StreamExt};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use support_proxy::{config_for, devnet, root};
 use support_tls::{TlsGateway, bind_three, https_request, tls_connect};
-use tokio_tungstenite::tungstenite::Message;
 
 /// A CA, a certificate for 127.0.0.1 and localhost, and a gateway serving it from files.
 struct Setup {
@@ -57,16 +55,7 @@ async fn file_certificates_reload_without_dropping_open_connections() {
     assert_eq!(first["source"], "file");
     let tls = tls_connect(s.gw.tls, "127.0.0.1", &s.ca).await.unwrap();
     let (mut ws, _) = tokio_tungstenite::client_async("wss://127.0.0.1/", tls).await.unwrap();
-    ws.send(Message::text(CALL)).await.unwrap();
-    assert!(
-        ws.next()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_text()
-            .unwrap()
-            .contains("result")
-    );
+    assert!(support_tls::ws_call(&mut ws, CALL).await.contains("result"));
 
     // certbot-style renewal: new files from the same CA.
     let old = std::fs::read(s.dir.path().join("server.pem")).unwrap();
@@ -80,22 +69,13 @@ async fn file_certificates_reload_without_dropping_open_connections() {
         (cert.pem(), key.serialize_pem())
     };
     std::fs::write(s.dir.path().join("server.pem"), &other_cert).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let status = s.gw.status().await;
-        if status["certificates"][0]["last_error"].is_string() {
-            assert!(
-                status["certificates"][0]["last_error"]
-                    .as_str()
-                    .unwrap()
-                    .contains("does not belong"),
-                "{status:#}"
-            );
-            break;
-        }
-        assert!(Instant::now() < deadline, "{status:#}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let failed =
+        s.gw.wait_certificate(Duration::from_secs(30), |c| c["last_error"].is_string())
+            .await;
+    assert!(
+        failed["last_error"].as_str().unwrap().contains("does not belong"),
+        "{failed}"
+    );
     let answer = https_request(s.gw.tls, "127.0.0.1", &s.ca, "POST", "/", CALL)
         .await
         .unwrap();
@@ -110,16 +90,7 @@ async fn file_certificates_reload_without_dropping_open_connections() {
     assert_eq!(Some(answer.serial.as_str()), second["serial"].as_str());
     assert_ne!(old, other_cert.as_bytes());
     // The WebSocket opened before the change is still up.
-    ws.send(Message::text(CALL)).await.unwrap();
-    assert!(
-        ws.next()
-            .await
-            .unwrap()
-            .unwrap()
-            .into_text()
-            .unwrap()
-            .contains("result")
-    );
+    assert!(support_tls::ws_call(&mut ws, CALL).await.contains("result"));
     s.gw.shutdown().await;
     s.devnet.shutdown().await;
 }

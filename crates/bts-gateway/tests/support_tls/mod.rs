@@ -253,15 +253,26 @@ impl TlsGateway {
     /// Waits until the first certificate is served with a serial other than `not`, and returns
     /// it; fails with the status if it does not happen in time.
     pub async fn wait_serving(&self, not: Option<&str>) -> serde_json::Value {
-        let deadline = Instant::now() + Duration::from_secs(90);
+        let serving = |c: &serde_json::Value| c["serving"] == true && c["serial"].as_str() != not;
+        self.wait_certificate(Duration::from_secs(90), serving).await
+    }
+
+    /// Waits up to `within` until the first certificate's status satisfies `done`, and returns
+    /// it; fails with the whole status if it does not happen in time.
+    pub async fn wait_certificate(
+        &self,
+        within: Duration,
+        done: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + within;
         loop {
             let status = self.status().await;
-            let cert = status["certificates"][0].clone();
-            if cert["serving"] == true && cert["serial"].as_str() != not {
-                return cert;
+            let cert = &status["certificates"][0];
+            if done(cert) {
+                return cert.clone();
             }
-            assert!(Instant::now() < deadline, "no certificate in time: {status:#}");
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            assert!(Instant::now() < deadline, "not in time: {status:#}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
 
@@ -284,6 +295,17 @@ pub async fn plain_request(addr: SocketAddr, request: &str) -> (u16, String) {
     let status = text.get(9..12).and_then(|c| c.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_owned());
     (status, body)
+}
+
+/// Sends one JSON-RPC call on a WebSocket and returns the next message as text.
+pub async fn ws_call<S>(ws: &mut tokio_tungstenite::WebSocketStream<S>, call: &str) -> String
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use futures_util::{SinkExt, StreamExt};
+    let message = tokio_tungstenite::tungstenite::Message::text(call);
+    ws.send(message).await.unwrap();
+    ws.next().await.unwrap().unwrap().into_text().unwrap().to_string()
 }
 
 /// A rustls client trusting only `root_pem`.
