@@ -101,6 +101,19 @@ impl Pebble {
     pub async fn start_with_eab(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>) -> Pebble {
         require("pebble");
         require("pebble-challtestsrv");
+        // Its four ports are picked free and released before pebble binds them, so a parallel
+        // test can take one in between: a start that fails is retried on new ports.
+        let mut failures = Vec::new();
+        for _ in 0..3 {
+            match Pebble::try_start(http_port, tls_port, eab).await {
+                Ok(pebble) => return pebble,
+                Err(logs) => failures.push(logs),
+            }
+        }
+        panic!("pebble did not start in 3 attempts:\n{}", failures.join("\n---\n"));
+    }
+
+    async fn try_start(http_port: u16, tls_port: u16, eab: Option<(&str, &str)>) -> Result<Pebble, String> {
         let dir = tempfile::tempdir().unwrap();
         let https_ca = make_ca_and_cert(dir.path(), &["localhost"], "pebble");
         let (acme, management, dns, dns_management) = (free_port(), free_port(), free_port(), free_port());
@@ -154,13 +167,16 @@ impl Pebble {
                 && answer.body.contains("BEGIN CERTIFICATE")
             {
                 this.root_pem = answer.body;
-                return this;
+                return Ok(this);
             }
-            assert!(
-                Instant::now() < deadline,
-                "pebble did not start; see {:?}",
-                this.dir.path()
-            );
+            if Instant::now() > deadline {
+                let log = |name: &str| std::fs::read_to_string(this.dir.path().join(name)).unwrap_or_default();
+                return Err(format!(
+                    "pebble: {}\nchalltestsrv: {}",
+                    log("pebble.err"),
+                    log("challtestsrv.err")
+                ));
+            }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
