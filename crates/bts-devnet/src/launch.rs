@@ -22,6 +22,15 @@ pub fn genesis_now(interval: u32) -> bts_protocol::TimePointSec {
     bts_protocol::TimePointSec((secs - secs % interval).saturating_sub(interval))
 }
 
+/// The chain of a devnet that starts now: `prefix`'s devnet defaults with one-second blocks and
+/// its genesis at [`genesis_now`], so its head time follows the wall clock.
+pub fn config_now(prefix: bts_protocol::Prefix) -> ChainConfig {
+    let mut config = ChainConfig::devnet(prefix);
+    config.block_interval = 1;
+    config.genesis_time = genesis_now(1);
+    config
+}
+
 /// A node that is serving.
 #[derive(Clone)]
 pub struct RunningNode {
@@ -101,6 +110,21 @@ impl Devnet {
             node_stops,
             tasks,
         })
+    }
+
+    /// [`Devnet::start`] with `nodes` nodes on `127.0.0.1` ports the system picks: what tests and
+    /// local demos want, since a fixed port may be taken.
+    pub async fn start_local(
+        name: &str,
+        config: ChainConfig,
+        nodes: usize,
+        server: ServerConfig,
+    ) -> std::io::Result<Devnet> {
+        let mut listeners = Vec::with_capacity(nodes);
+        for _ in 0..nodes {
+            listeners.push(TcpListener::bind("127.0.0.1:0").await?);
+        }
+        Devnet::start(name, config, listeners, server).await
     }
 
     /// The network (ordering chain and configuration).

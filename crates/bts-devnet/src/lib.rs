@@ -13,5 +13,5 @@ pub mod network;
 pub mod server;
 pub mod session;
 
-pub use launch::{Devnet, RunningNode, genesis_now};
+pub use launch::{Devnet, RunningNode, config_now, genesis_now};
 pub use server::ServerConfig;

@@ -5,21 +5,17 @@
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
 use bts_devnet::chain::ChainConfig;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_protocol::{Prefix, PrivateKey, Role};
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
-use tokio::net::TcpListener;
 
 async fn devnet() -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::TEST);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    Devnet::start("cli-faucet", config, vec![listener], ServerConfig::default())
+    let config = config_now(Prefix::TEST);
+    Devnet::start_local("cli-faucet", config, 1, ServerConfig::default())
         .await
         .unwrap()
 }

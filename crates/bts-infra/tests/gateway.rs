@@ -3,8 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
-use bts_devnet::chain::ChainConfig;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_protocol::Prefix;
 use bts_rpc::{WsClient, WsOptions};
 use serde_json::Value;
@@ -14,14 +13,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::BTS);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("test", config, listeners, ServerConfig::default())
+    let config = config_now(Prefix::BTS);
+    Devnet::start_local("test", config, nodes, ServerConfig::default())
         .await
         .unwrap()
 }

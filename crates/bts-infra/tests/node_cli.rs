@@ -4,9 +4,8 @@
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
-use bts_devnet::chain::ChainConfig;
 use bts_devnet::faults::FaultChange;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_protocol::{ChainId, Prefix};
 use bts_rpc::{HttpClient, HttpOptions, WsClient, WsOptions};
 use expect_test::expect;
@@ -14,7 +13,6 @@ use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
-use tokio::net::TcpListener;
 
 /// What one run of the binary produced.
 struct Run {
@@ -230,14 +228,8 @@ fn refusals_exit_2_with_what_to_change() {
 
 /// A one-node devnet with one-second blocks and its admin faults, on 127.0.0.1:0.
 async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::BTS);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("node-cli", config, listeners, ServerConfig { admin: true })
+    let config = config_now(Prefix::BTS);
+    Devnet::start_local("node-cli", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }

@@ -3,9 +3,8 @@
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
-use bts_devnet::chain::ChainConfig;
 use bts_devnet::faults::FaultChange;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_node::health::{Expectations, NotReady};
 use bts_node::ready::probe;
 use bts_protocol::{ChainId, Prefix};
@@ -15,14 +14,8 @@ use tokio::net::TcpListener;
 
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now.
 async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::BTS);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("ready", config, listeners, ServerConfig { admin: true })
+    let config = config_now(Prefix::BTS);
+    Devnet::start_local("ready", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }

@@ -3,23 +3,15 @@
 
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 
-use bts_devnet::chain::ChainConfig;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_protocol::Prefix;
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use tokio::net::TcpListener;
 
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize, prefix: Prefix) -> Devnet {
-    let mut config = ChainConfig::devnet(prefix);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("test", config, listeners, ServerConfig { admin: true })
+    let config = config_now(prefix);
+    Devnet::start_local("test", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }

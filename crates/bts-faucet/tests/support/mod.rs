@@ -8,9 +8,9 @@
 
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 
-use bts_devnet::chain::{ChainConfig, GenesisAccount};
+use bts_devnet::chain::GenesisAccount;
 use bts_devnet::faults::FaultChange;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_faucet::{Faucet, FaucetConfig, FaucetError, Limits};
 use bts_protocol::{Prefix, PrivateKey, PublicKey, Role};
 use bts_rpc::{Account, HttpClient, HttpOptions};
@@ -158,9 +158,7 @@ async fn execute(url: &str, sql: &str) {
 /// A TEST-prefix devnet of `nodes` nodes, one-second blocks, admin faults on, with
 /// [`REFERRER`] (lifetime member) and [`BASIC`] (basic account) at genesis.
 pub async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::TEST);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
+    let mut config = config_now(Prefix::TEST);
     for (name, lifetime_member) in [(REFERRER, true), (BASIC, false)] {
         let key = PrivateKey::from_seed(name).unwrap().public_key(Prefix::TEST);
         config.accounts.push(GenesisAccount {
@@ -172,11 +170,7 @@ pub async fn devnet(nodes: usize) -> Devnet {
             lifetime_member,
         });
     }
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("faucet-test", config, listeners, ServerConfig { admin: true })
+    Devnet::start_local("faucet-test", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }

@@ -6,9 +6,8 @@
 
 pub mod mmdb;
 
-use bts_devnet::chain::ChainConfig;
 use bts_devnet::faults::FaultChange;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_gateway::config::{BackendConfig, HealthSettings};
 use bts_gateway::{Gateway, GatewayConfig, Network, NetworkConfig};
 use bts_protocol::{ChainId, Prefix};
@@ -16,7 +15,6 @@ use std::future::Future;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::TcpListener;
 
 /// Longest wait for a health condition before the test fails with the status page. A hang guard,
 /// not a timing assertion: every condition awaited here is reached within a few health intervals.
@@ -24,14 +22,8 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::TEST);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("gw", config, listeners, ServerConfig { admin: true })
+    let config = config_now(Prefix::TEST);
+    Devnet::start_local("gw", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }

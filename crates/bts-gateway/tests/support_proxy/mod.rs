@@ -3,8 +3,7 @@
 
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 
-use bts_devnet::chain::ChainConfig;
-use bts_devnet::{Devnet, ServerConfig, genesis_now};
+use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_gateway::config::{GatewayConfig, NetworkConfig};
 use bts_protocol::Prefix;
 use futures_util::{SinkExt, StreamExt};
@@ -19,14 +18,8 @@ use tokio_tungstenite::tungstenite::Message;
 
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize) -> Devnet {
-    let mut config = ChainConfig::devnet(Prefix::BTS);
-    config.block_interval = 1;
-    config.genesis_time = genesis_now(1);
-    let mut listeners = Vec::new();
-    for _ in 0..nodes {
-        listeners.push(TcpListener::bind("127.0.0.1:0").await.unwrap());
-    }
-    Devnet::start("test", config, listeners, ServerConfig { admin: true })
+    let config = config_now(Prefix::BTS);
+    Devnet::start_local("test", config, nodes, ServerConfig { admin: true })
         .await
         .unwrap()
 }
