@@ -13,6 +13,10 @@ mod serve;
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc instead of glibc's malloc: see the workspace Cargo.toml for the measurement.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// BitShares infrastructure: devnet and local stack, keys, account names and transaction signing.
 #[derive(Parser)]
 #[command(
