@@ -222,7 +222,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         match result {
             Ok((status, answer)) if !status.is_server_error() => {
                 backend.observe(elapsed, true);
-                let outcome = if answer.windows(8).any(|w| w == b"\"error\":") {
+                let outcome = if is_node_error(&answer) {
                     Outcome::NodeError
                 } else {
                     Outcome::Ok
@@ -257,6 +257,18 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     Err(error)
 }
 
+/// Whether a node's answer is an error object, without parsing it: the node writes `"error":` or
+/// `"result":` right after the id, so the first of the two keys decides, and a result holding an
+/// object with an `error` key is still a result (JSON escapes the quotes of a string, so the text
+/// cannot appear inside one). A result's key is found in its first bytes: an answer of megabytes
+/// is not scanned.
+fn is_node_error(answer: &[u8]) -> bool {
+    match memchr::memmem::find(answer, b"\"result\":") {
+        Some(at) => memchr::memmem::find(&answer[..at], b"\"error\":").is_some(),
+        None => memchr::memmem::find(answer, b"\"error\":").is_some(),
+    }
+}
+
 /// A retried `broadcast_transaction` that the chain calls a duplicate was accepted by the first
 /// attempt: answer with the success (`null`) the client would have had.
 fn duplicate_is_success(method: &str, retried: bool, answer: Bytes) -> Bytes {
@@ -283,6 +295,20 @@ fn duplicate_is_success(method: &str, retried: bool, answer: Bytes) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn node_errors_are_told_from_results_by_the_first_key() {
+        assert!(is_node_error(
+            br#"{"id":1,"jsonrpc":"2.0","error":{"code":1,"message":"x"}}"#
+        ));
+        assert!(is_node_error(
+            br#"{"id":1,"error":{"code":1,"message":"no result here"}}"#
+        ));
+        assert!(!is_node_error(br#"{"id":1,"jsonrpc":"2.0","result":[{"id":"1.2.0"}]}"#));
+        // A result holding an object with an `error` key is still a result.
+        assert!(!is_node_error(br#"{"id":1,"result":[{"op":{"error":"x"}}]}"#));
+        assert!(!is_node_error(br#"{"id":1,"result":null}"#));
+    }
 
     #[test]
     fn a_retried_duplicate_broadcast_is_a_success() {
