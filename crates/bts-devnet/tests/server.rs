@@ -304,8 +304,7 @@ async fn faults_wrong_chain_id_latency_hang_and_dropped_connections() {
 async fn the_admin_endpoint_exists_only_when_enabled() {
     let mut config = ChainConfig::devnet(Prefix::BTS);
     config.genesis_time = bts_devnet::genesis_now(config.block_interval);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let devnet = bts_devnet::Devnet::start("plain", config, vec![listener], Default::default())
+    let devnet = bts_devnet::Devnet::start_local("plain", config, 1, Default::default())
         .await
         .unwrap();
     let addr = devnet.nodes()[0].addr;
