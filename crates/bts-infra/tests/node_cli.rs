@@ -73,12 +73,15 @@ fn render_prints_a_config_whose_first_lines_are_the_command() {
         &[("BTS_NODE_HISTORY", "low"), ("BTS_NODE_TRACK_ACCOUNT", "1.2.17")],
     );
     assert_eq!(run.code, 0, "{}", run.stderr);
-    expect![[r#"
+    expect![[r##"
         # Command line: witness_node --data-dir /var/lib/bitshares
         # File: /var/lib/bitshares/config.ini
         # witness_node 7.0 config rendered by bts-infra node: testnet api, history low.
         # `bts-infra node run` rewrites this file at every start: change the spec, not this file.
 
+        # RPC is on: market_history, grouped_orders and custom_operations back the APIs any client may
+        # open. witness_node 7.0.2 crashes at shutdown, before writing its database, once a client has
+        # asked for the API of a plugin it does not load (bitshares-core issue 2717).
         plugins = account_history market_history grouped_orders api_helper_indexes custom_operations
 
         # P2P: not a seed, so outbound connections only (no listening socket).
@@ -87,11 +90,15 @@ fn render_prints_a_config_whose_first_lines_are_the_command() {
         # RPC (WebSocket and HTTP), reachable from other hosts too.
         rpc-endpoint = 0.0.0.0:8091
 
-        # History low: the last 100 operations per account.
+        # History low: per account, the last 100 operations, and every operation of the latest
+        # min-blocks-to-keep blocks (30000, about 25 hours at 3-second blocks), up to
+        # max-ops-per-acc-by-min-blocks (1000) operations in all.
         partial-operations = true
         max-ops-per-account = 100
+        min-blocks-to-keep = 30000
+        max-ops-per-acc-by-min-blocks = 1000
         track-account = "1.2.17"
-    "#]]
+    "##]]
     .assert_eq(&run.stdout);
 }
 
@@ -162,6 +169,45 @@ fn render_out_writes_a_private_config_and_the_command_line() {
         std::fs::read_to_string(out.join("command-line")).unwrap(),
         "/opt/bts/witness_node --data-dir witness_node_data_dir\n"
     );
+    assert!(
+        run.stdout.ends_with(
+            "witness_node reads config.ini from its --data-dir; copy it to witness_node_data_dir/config.ini\n"
+        ),
+        "{}",
+        run.stdout
+    );
+}
+
+#[test]
+fn render_out_into_the_data_directory_says_there_is_nothing_to_copy() {
+    let dir = scratch("out-data-dir");
+    let data = dir.join("data");
+    let data = data.to_str().unwrap();
+    // The same directory, once as given and once through a `..` detour.
+    for out in [data.to_owned(), format!("{data}/../data")] {
+        let run = node(
+            &[
+                "render",
+                "--network",
+                "mainnet",
+                "--mode",
+                "seed",
+                "--data-dir",
+                data,
+                "--out",
+                &out,
+            ],
+            &[],
+        );
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        assert!(
+            run.stdout
+                .ends_with(&format!("{out} is the data directory: witness_node reads config.ini there (`node run` rewrites it at every start)\n")),
+            "{}",
+            run.stdout
+        );
+        assert!(!run.stdout.contains("copy it"), "{}", run.stdout);
+    }
 }
 
 #[test]
@@ -229,9 +275,17 @@ fn refusals_exit_2_with_what_to_change() {
 /// A one-node devnet with one-second blocks and its admin faults, on 127.0.0.1:0.
 async fn devnet(nodes: usize) -> Devnet {
     let config = config_now(Prefix::BTS);
-    Devnet::start_local("node-cli", config, nodes, ServerConfig { admin: true })
-        .await
-        .unwrap()
+    Devnet::start_local(
+        "node-cli",
+        config,
+        nodes,
+        ServerConfig {
+            admin: true,
+            ..ServerConfig::default()
+        },
+    )
+    .await
+    .unwrap()
 }
 
 fn ready_args(url: &str, more: &[&str]) -> Vec<String> {

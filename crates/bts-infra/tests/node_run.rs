@@ -1,8 +1,9 @@
 //! `bts-infra node run` against a stand-in for witness_node (no witness_node can run in CI): a
 //! shell script that records its arguments, the config.ini it was given and the signals it
 //! receives. The test sends SIGTERM to the launcher, as `docker stop` does, and checks that the
-//! stand-in gets SIGINT, that one ignoring it is killed after the grace period, and that exit
-//! codes pass through.
+//! stand-in gets SIGINT, that one ignoring it is killed after the grace period, that one crashing
+//! during shutdown (as witness_node 7.0.2 does after bitshares-core issue 2717) is reported as
+//! such, and that exit codes pass through.
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
@@ -22,12 +23,19 @@ rec="${0%/*}"
 mode=$(cat "$rec/mode")
 printf '%s\n' "$@" > "$rec/args"
 cp "$2/config.ini" "$rec/config.ini"
+# A crash must not leave a core file behind.
+ulimit -c 0
 on_int() {
   echo INT >> "$rec/signals"
   [ "$mode" = stubborn ] && return
   # A background job ignores SIGINT in a non-interactive shell: end the sleep explicitly, with
   # SIGKILL, as a SIGTERM can be lost while the forked shell is still becoming `sleep`.
   kill -KILL "$sleeper" 2>/dev/null
+  echo "application.cpp:1088 shutdown ] Shutting down plugins" >&2
+  # witness_node 7.0.2 after a client asked for a missing plugin's API: its segfault handler
+  # prints a stack trace and aborts before the object database is written.
+  [ "$mode" = abort-on-stop ] && { trap - ABRT; kill -ABRT $$; }
+  echo "Done writing object database to disk" >&2
   exit 0
 }
 trap on_int INT
@@ -139,6 +147,8 @@ fn sigterm_becomes_sigint_and_the_node_exits_cleanly() {
     let mode = std::fs::metadata(data.join("config.ini")).unwrap().permissions().mode();
     assert_eq!(mode & 0o777, 0o600);
     assert!(stderr.contains("stopping witness_node with SIGINT"), "{stderr}");
+    assert!(stderr.contains("Done writing object database to disk"), "{stderr}");
+    assert!(!stderr.contains("crashed"), "{stderr}");
 }
 
 #[test]
@@ -154,6 +164,24 @@ fn a_node_that_does_not_stop_is_killed_after_the_grace_period() {
         stderr.contains("did not stop within 300ms of SIGINT and was killed"),
         "{stderr}"
     );
+}
+
+#[test]
+fn a_crash_during_shutdown_is_reported_and_its_status_passed_on() {
+    let dir = stand_in("abort", "abort-on-stop");
+    let mut child = launch(&dir, allow_root());
+    wait_started(&mut child);
+    sigterm(&child);
+    let (code, stderr) = finish(child);
+    assert_eq!(code, 128 + 6, "{stderr}");
+    assert_eq!(read(dir.join("signals")), "INT\n");
+    assert!(!stderr.contains("Done writing object database"), "{stderr}");
+    assert!(
+        stderr.contains("error: witness_node crashed during shutdown (exit status 134, SIGABRT)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("the next start replays the whole chain"), "{stderr}");
+    assert!(stderr.contains("bitshares-core issue 2717"), "{stderr}");
 }
 
 #[test]

@@ -5,6 +5,7 @@
 //! anywhere on a line, unknown names are silently ignored, a single-valued option given twice or a
 //! value of the wrong type aborts the process. Each of those is refused here with its line number.
 
+use crate::apis::ApiSet;
 use crate::options::{self, NodeOption, Usage};
 use crate::plugins::Plugin;
 use crate::spec::{Setting, SpecError, suggest};
@@ -168,24 +169,38 @@ fn managed_fix(setting: Setting) -> String {
 pub const API_ACCESS_EXAMPLE: &str = "{\"permission_map\": [[\"*\", {\"password_hash_b64\": \"*\", \"password_salt_b64\": \"*\", \
     \"allowed_apis\": [\"database_api\", \"network_broadcast_api\", \"history_api\"]}]]}";
 
-/// Checks the text of an `api-access` file. witness_node reads it as fc serialises a map: an array
-/// of `[user, permissions]` pairs; an object there makes it exit ("Invalid cast from object_type to
-/// Array"). The error is a clause to follow the file's name.
-pub fn check_api_access(text: &str) -> Result<(), String> {
+/// Checks the text of an `api-access` file and returns the API sets any client may open with it
+/// (the union over its users: whoever logs in as any of them gets that user's sets). witness_node
+/// reads the file as fc serialises a map: an array of `[user, permissions]` pairs; an object there
+/// makes it exit ("Invalid cast from object_type to Array"). An unknown name in `allowed_apis`
+/// opens nothing and is most likely a misspelling, so it is refused too. The error is a clause to
+/// follow the file's name.
+pub fn check_api_access(text: &str) -> Result<BTreeSet<ApiSet>, String> {
     let value: serde_json::Value = serde_json::from_str(text).map_err(|e| format!("is not JSON ({e})"))?;
     let map = value.get("permission_map").ok_or("has no permission_map")?;
     let pairs = map.as_array().ok_or(
         "has a permission_map that is not an array of [user, permissions] pairs; witness_node exits (\"Invalid cast from object_type to Array\")",
     )?;
-    let pair_ok = |p: &serde_json::Value| {
-        p.as_array()
-            .is_some_and(|p| p.len() == 2 && p[0].is_string() && p[1].get("allowed_apis").is_some_and(|a| a.is_array()))
+    let allowed = |p: &serde_json::Value| {
+        let p = p.as_array().filter(|p| p.len() == 2 && p[0].is_string())?;
+        p[1].get("allowed_apis")?.as_array().cloned()
     };
-    if pairs.iter().all(pair_ok) {
-        Ok(())
-    } else {
-        Err("has a permission_map entry that is not [\"user\", {..., \"allowed_apis\": [...]}]".to_owned())
+    let mut open = BTreeSet::new();
+    for pair in pairs {
+        let names =
+            allowed(pair).ok_or("has a permission_map entry that is not [\"user\", {..., \"allowed_apis\": [...]}]")?;
+        for name in names {
+            let name = name.as_str().ok_or("has an allowed_apis entry that is not a string")?;
+            let set = ApiSet::from_name(name).ok_or_else(|| {
+                let near = suggest(name, ApiSet::ALL.iter().map(|a| a.name()))
+                    .map(|n| format!(" (did you mean {n}?)"))
+                    .unwrap_or_default();
+                format!("allows {name:?}, which is not an API set of witness_node 7.0.2{near}; it would open nothing")
+            })?;
+            open.insert(set);
+        }
     }
+    Ok(open)
 }
 
 #[cfg(test)]
@@ -223,5 +238,26 @@ mod tests {
         assert!(parse("replay-blockchain = true").unwrap_err().contains("command line"));
         assert!(parse("[log.console_appender.stderr]").unwrap_err().contains("section"));
         assert!(parse("just words").unwrap_err().contains("NAME = VALUE"));
+    }
+
+    #[test]
+    fn an_api_access_file_opens_the_union_of_its_users_sets() {
+        let text = r#"{"permission_map":[["bob",{"password_hash_b64":"x","password_salt_b64":"y","allowed_apis":["orders_api"]}],
+            ["*",{"password_hash_b64":"*","password_salt_b64":"*","allowed_apis":["database_api"]}]]}"#;
+        assert_eq!(
+            check_api_access(text),
+            Ok(BTreeSet::from([ApiSet::Database, ApiSet::Orders]))
+        );
+        let typo = r#"{"permission_map":[["*",{"allowed_apis":["histroy_api"]}]]}"#;
+        assert!(
+            check_api_access(typo)
+                .unwrap_err()
+                .contains("did you mean history_api?")
+        );
+        assert!(
+            check_api_access(r#"{"permission_map":{"*":{}}}"#)
+                .unwrap_err()
+                .contains("Invalid cast")
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! keys, endpoints) rendered into witness_node's config.ini and command line, a supervisor that
 //! runs witness_node and stops it cleanly, and a readiness probe.
 //!
-//! The core is pure ([`spec`], [`plugins`], [`options`], [`extra`], [`keyfile`], [`render`],
+//! The core is pure ([`spec`], [`plugins`], [`apis`], [`options`], [`extra`], [`keyfile`], [`render`],
 //! [`health`]): no IO, no runtime, no clock; `tests/purity.rs` checks. The IO edges are thin:
 //! [`run`] (files, processes, signals), [`ready`] (one JSON-RPC probe) and the Elasticsearch wait.
 //!
@@ -26,6 +26,7 @@
 //! # Ok::<(), bts_node::spec::SpecError>(())
 //! ```
 
+pub mod apis;
 pub mod es;
 pub mod extra;
 pub mod health;

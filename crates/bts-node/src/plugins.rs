@@ -95,7 +95,8 @@ pub struct Needs {
 }
 
 impl Needs {
-    /// The plugins these modes imply.
+    /// The plugins these modes imply: the producer's, the history level's, and with RPC on
+    /// api_helper_indexes and the plugins behind the default API sets.
     pub fn implied(&self) -> BTreeSet<Plugin> {
         let mut plugins = BTreeSet::new();
         if self.producer {
@@ -110,11 +111,12 @@ impl Needs {
                 plugins.insert(Plugin::Elasticsearch);
             }
         }
-        if self.api {
-            plugins.extend([Plugin::MarketHistory, Plugin::GroupedOrders, Plugin::CustomOperations]);
-        }
+        // Wherever RPC is on, any client may open the default API sets, and a call into one whose
+        // plugin is missing crashes witness_node 7.0.2 at shutdown (crate::apis). An API node
+        // always serves RPC, so this covers it too.
         if self.rpc {
             plugins.insert(Plugin::ApiHelperIndexes);
+            plugins.extend(crate::apis::default_api_plugins());
         }
         plugins
     }

@@ -65,7 +65,17 @@ fn header(out: &mut String, spec: &NodeSpec) {
             "\n# No plugins (without this line witness_node would load its default set).\nplugins ="
         );
     } else {
-        let _ = writeln!(out, "\nplugins = {}", plugins.join(" "));
+        if spec.rpc.is_some() && crate::apis::default_api_plugins().is_subset(&spec.plugins) {
+            let _ = writeln!(
+                out,
+                "\n# RPC is on: market_history, grouped_orders and custom_operations back the APIs any client may\n\
+                 # open. witness_node 7.0.2 crashes at shutdown, before writing its database, once a client has\n\
+                 # asked for the API of a plugin it does not load (bitshares-core issue 2717)."
+            );
+        } else {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "plugins = {}", plugins.join(" "));
     }
 }
 
@@ -138,11 +148,7 @@ fn history(out: &mut String, spec: &NodeSpec) {
         History::None => {
             let _ = writeln!(out, "\n# History none: no account history plugin.");
         }
-        History::Low => {
-            let _ = writeln!(out, "\n# History low: the last 100 operations per account.");
-            let _ = writeln!(out, "partial-operations = true");
-            let _ = writeln!(out, "max-ops-per-account = 100");
-        }
+        History::Low => history_low(out, spec),
         History::Full => {
             let _ = writeln!(
                 out,
@@ -159,6 +165,29 @@ fn history(out: &mut String, spec: &NodeSpec) {
     }
     for account in &spec.track_accounts {
         let _ = writeln!(out, "track-account = \"{account}\"");
+    }
+}
+
+/// witness_node 7.0 keeps, per account, the newest `max-ops-per-account` operations and also
+/// every older one from the latest `min-blocks-to-keep` blocks, up to
+/// `max-ops-per-acc-by-min-blocks` in all (account_history_plugin.cpp). Both limits are written
+/// out, at witness_node's defaults, so that the file says what the node keeps; an extra config
+/// may set them instead (a second line would make witness_node abort).
+fn history_low(out: &mut String, spec: &NodeSpec) {
+    let _ = writeln!(
+        out,
+        "\n# History low: per account, the last 100 operations, and every operation of the latest\n\
+         # min-blocks-to-keep blocks (30000, about 25 hours at 3-second blocks), up to\n\
+         # max-ops-per-acc-by-min-blocks (1000) operations in all."
+    );
+    let _ = writeln!(out, "partial-operations = true");
+    let _ = writeln!(out, "max-ops-per-account = 100");
+    for (name, default) in [("min-blocks-to-keep", 30_000), ("max-ops-per-acc-by-min-blocks", 1000)] {
+        if spec.extra.get(name).is_some() {
+            let _ = writeln!(out, "# {name}: set by the extra config below.");
+        } else {
+            let _ = writeln!(out, "{name} = {default}");
+        }
     }
 }
 

@@ -8,6 +8,13 @@
 //! then the launcher waits for the grace period and only then sends SIGKILL. witness_node runs in
 //! its own process group, so a terminal's Ctrl-C reaches it once, through the launcher.
 //!
+//! After the stop it asked for, the launcher tells a clean end (exit 0, after "Done writing
+//! object database to disk") from a crash by the exit status alone: witness_node's output goes
+//! straight to the launcher's stdout and stderr, unread, so the status is what it observes. A
+//! crash during shutdown is what witness_node 7.0.2 does once a client has asked for the API of a
+//! plugin it does not load (bitshares-core issue 2717; the spec's plugin rules prevent it), and
+//! it costs a full replay at the next start, so it is logged as an error and its status passed on.
+//!
 //! The launcher installs nothing and changes nothing outside the data directory.
 
 use crate::es;
@@ -25,7 +32,7 @@ use std::time::Duration;
 use thiserror::Error;
 use tokio::process::{Child, Command};
 use tokio::signal::unix::{SignalKind, signal};
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 
 const TARGET: &str = "bts_node::run";
 
@@ -87,8 +94,45 @@ pub enum RunError {
 pub struct Outcome {
     /// The exit code to pass on: witness_node's own, or 128 + the signal that ended it (as shells report it).
     pub code: i32,
+    /// The signal that ended it, if one did.
+    pub signal: Option<i32>,
+    /// Whether the launcher had asked it to stop (one SIGINT) before it ended.
+    pub stopped: bool,
     /// Whether the launcher had to kill it after the grace period.
     pub killed: bool,
+}
+
+impl Outcome {
+    /// It was never started: the stop came while the launcher waited for Elasticsearch.
+    pub const NOT_STARTED: Outcome = Outcome {
+        code: 0,
+        signal: None,
+        stopped: true,
+        killed: false,
+    };
+
+    /// Whether witness_node failed while stopping: after the SIGINT the launcher sent, a clean
+    /// stop writes the object database and exits 0, so any other end (a signal, a non-zero
+    /// code such as 134 passed on by a wrapper) means the database was not written. witness_node
+    /// 7.0.2 ends this way when a client asked for the API of a plugin it does not load
+    /// (bitshares-core issue 2717).
+    pub fn crashed_during_shutdown(&self) -> bool {
+        self.stopped && !self.killed && self.code != 0
+    }
+
+    /// Whether the next start replays the chain because the object database was not written:
+    /// killed, crashed during shutdown, or ended by a signal while running.
+    pub fn replays_next_start(&self) -> bool {
+        self.killed || self.crashed_during_shutdown() || self.signal.is_some()
+    }
+
+    /// The ending signal's name (`SIGSEGV`), or its number.
+    pub fn signal_name(&self) -> Option<String> {
+        self.signal.map(|n| match Signal::try_from(n) {
+            Ok(signal) => signal.as_str().to_owned(),
+            Err(_) => format!("signal {n}"),
+        })
+    }
 }
 
 /// Refuses root unless `allow_root`: `is_root` is the effective uid's answer ([`running_as_root`]).
@@ -139,7 +183,7 @@ pub async fn run(
                 waited: humantime::format_duration(options.es_wait).to_string(),
                 reason,
             })?,
-            () = &mut stop => return Ok(Outcome { code: 0, killed: false }),
+            () = &mut stop => return Ok(Outcome::NOT_STARTED),
         }
     }
     let mut command = Command::new(&options.program);
@@ -159,11 +203,12 @@ pub fn spawn(mut command: Command) -> Result<Child, RunError> {
 }
 
 /// Waits for `child` (started by [`spawn`]) to exit. When `stop` completes first, sends its
-/// process group SIGINT, waits up to `grace`, then sends SIGKILL.
+/// process group SIGINT, waits up to `grace`, then sends SIGKILL. An end that loses the object
+/// database (see [`Outcome::replays_next_start`]) is logged as an error.
 pub async fn supervise(mut child: Child, grace: Duration, stop: impl Future<Output = ()>) -> Result<Outcome, RunError> {
     let group = child.id().and_then(|id| i32::try_from(id).ok()).map(Pid::from_raw);
     tokio::select! {
-        status = child.wait() => return Ok(outcome(status?, false)),
+        status = child.wait() => return Ok(report(outcome(status?, false, false))),
         () = stop => {}
     }
     info!(
@@ -173,7 +218,7 @@ pub async fn supervise(mut child: Child, grace: Duration, stop: impl Future<Outp
     );
     signal_group(group, Signal::SIGINT);
     match tokio::time::timeout(grace, child.wait()).await {
-        Ok(status) => Ok(outcome(status?, false)),
+        Ok(status) => Ok(report(outcome(status?, true, false))),
         Err(_) => {
             warn!(
                 target: TARGET,
@@ -181,9 +226,36 @@ pub async fn supervise(mut child: Child, grace: Duration, stop: impl Future<Outp
             );
             signal_group(group, Signal::SIGKILL);
             let _ = child.start_kill();
-            Ok(outcome(child.wait().await?, true))
+            Ok(outcome(child.wait().await?, true, true))
         }
     }
+}
+
+/// Logs an end that loses the object database (a kill is logged where it happens) and passes
+/// `outcome` on.
+fn report(outcome: Outcome) -> Outcome {
+    let how = match outcome.signal_name() {
+        Some(signal) => format!("{signal}, status {}", outcome.code),
+        None => format!("status {}", outcome.code),
+    };
+    if outcome.crashed_during_shutdown() {
+        error!(
+            target: TARGET,
+            code = outcome.code,
+            signal = outcome.signal,
+            "witness_node crashed during shutdown ({how}) before writing its object database; the next start \
+             replays the whole chain (hours on mainnet). witness_node 7.0.2 does this once a client has asked \
+             for the API of a plugin it does not load (bitshares-core issue 2717)"
+        );
+    } else if outcome.signal.is_some() {
+        error!(
+            target: TARGET,
+            code = outcome.code,
+            signal = outcome.signal,
+            "witness_node died ({how}) without writing its object database; the next start replays the chain"
+        );
+    }
+    outcome
 }
 
 fn signal_group(group: Option<Pid>, signal: Signal) {
@@ -193,9 +265,15 @@ fn signal_group(group: Option<Pid>, signal: Signal) {
     }
 }
 
-fn outcome(status: ExitStatus, killed: bool) -> Outcome {
-    let code = status.code().or_else(|| status.signal().map(|s| 128 + s)).unwrap_or(1);
-    Outcome { code, killed }
+fn outcome(status: ExitStatus, stopped: bool, killed: bool) -> Outcome {
+    let signal = status.signal();
+    let code = status.code().or_else(|| signal.map(|s| 128 + s)).unwrap_or(1);
+    Outcome {
+        code,
+        signal,
+        stopped,
+        killed,
+    }
 }
 
 /// Writes `<data_dir>/config.ini` with mode 0600 by renaming a new file over the old one, so a

@@ -15,6 +15,13 @@ use Setting::*;
 
 const API_ACCESS_OBJECT: &str = r#"{"permission_map":{"*":{"allowed_apis":["database_api"]}}}"#;
 
+/// api-access files that open one API set besides database_api.
+fn api_access(allowed: &str) -> String {
+    format!(
+        r#"{{"permission_map":[["*",{{"password_hash_b64":"*","password_salt_b64":"*","allowed_apis":["database_api","{allowed}"]}}]]}}"#
+    )
+}
+
 /// A mainnet API node with history low: valid, the base most rows change one thing of.
 const API: &[(Setting, &str)] = &[
     (Network, "mainnet"),
@@ -158,6 +165,43 @@ fn table() -> Vec<Row> {
             "",
         ),
         ("api with rpc off", with(API, &[(RpcEndpoint, "off")]), ""),
+        (
+            "rpc on, default access, plugins without grouped_orders",
+            with(
+                API,
+                &[(
+                    Plugins,
+                    "account_history market_history api_helper_indexes custom_operations",
+                )],
+            ),
+            "",
+        ),
+        (
+            "seed with rpc, plugins without the api plugins",
+            vec![(Network, "mainnet"), (Mode, "seed"), (Plugins, "api_helper_indexes")],
+            "",
+        ),
+        (
+            "api-access opens history_api, plugins without market_history",
+            with(
+                API,
+                &[
+                    (Plugins, "account_history api_helper_indexes"),
+                    (ExtraConfig, "/etc/extra.ini"),
+                ],
+            ),
+            "api-access = /etc/api-access-history.json\n",
+        ),
+        (
+            "api-access opens debug_api",
+            with(API, &[(ExtraConfig, "/etc/extra.ini")]),
+            "api-access = /etc/api-access-debug.json\n",
+        ),
+        (
+            "api-access names an unknown api set",
+            with(API, &[(ExtraConfig, "/etc/extra.ini")]),
+            "api-access = /etc/api-access-typo.json\n",
+        ),
         (
             "rpc endpoint with a host name",
             with(API, &[(RpcEndpoint, "localhost:8090")]),
@@ -340,7 +384,10 @@ fn table() -> Vec<Row> {
 fn files(extra: &str) -> MemFiles {
     let files = MemFiles::with_keys()
         .with("/run/secrets/bare", &format!("{WIF}\n"))
-        .with("/etc/api-access.json", API_ACCESS_OBJECT);
+        .with("/etc/api-access.json", API_ACCESS_OBJECT)
+        .with("/etc/api-access-history.json", &api_access("history_api"))
+        .with("/etc/api-access-debug.json", &api_access("debug_api"))
+        .with("/etc/api-access-typo.json", &api_access("network_node"));
     if extra.is_empty() {
         files
     } else {

@@ -85,7 +85,8 @@ fn the_other_settings() {
             "# tuning\nmin-blocks-to-keep = 1000\nextended-history-by-account = \"1.2.17\"  # kept in full\n\
              api-access = /etc/bts/api-access.json\nproxy-forwarded-for-header = X-Forwarded-For-Client\n",
         )
-        .with("/etc/bts/api-access.json", api_access);
+        .with("/etc/bts/api-access.json", api_access)
+        .with("/etc/bts/es-extra.ini", "api-access = /etc/bts/api-access.json\n");
     let table: &[&[(Setting, &str)]] = &[
         // The full-node shorthand: producer + seed + history full.
         &[
@@ -116,13 +117,15 @@ fn the_other_settings() {
             (Replay, "true"),
             (DataDir, "/data/my node"),
         ],
-        // An explicit, lighter plugin list for an API node; Elasticsearch with its own prefix.
+        // An explicit, lighter plugin list for an API node, which the api-access file allows by
+        // closing orders_api and custom_operations_api; Elasticsearch with its own prefix.
         &[
             (Network, "mainnet"),
             (Mode, "api"),
             (History, "es"),
             (RpcEndpoint, "0.0.0.0:8090"),
-            (Plugins, "elasticsearch api_helper_indexes es_objects"),
+            (Plugins, "elasticsearch market_history api_helper_indexes es_objects"),
+            (ExtraConfig, "/etc/bts/es-extra.ini"),
             (EsUrl, "https://es.internal:9243/cluster"),
             (EsIndexPrefix, "bts-mainnet-"),
         ],

@@ -218,6 +218,9 @@ struct RenderReport {
     config_ini: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     written_to: Option<PathBuf>,
+    /// Whether `written_to` is the data directory itself (then there is nothing to copy).
+    #[serde(skip)]
+    written_to_data_dir: bool,
     spec: NodeSpec,
 }
 
@@ -226,6 +229,11 @@ impl RenderArgs {
         let spec = self.spec.load()?;
         let rendered = render(&spec);
         let program = self.program.witness_node.display().to_string();
+        // Written before the report is made, which compares the written directory with the data
+        // directory by what they resolve to.
+        if let Some(dir) = &self.out {
+            write_out(dir, &rendered.command_line(&program), &rendered)?;
+        }
         let report = RenderReport {
             summary: spec.summary(),
             command: std::iter::once(program.clone())
@@ -234,14 +242,21 @@ impl RenderArgs {
             command_line: rendered.command_line(&program),
             config_path: spec.data_dir.join("config.ini"),
             config_ini: rendered.config_ini.clone(),
+            written_to_data_dir: self.out.as_deref().is_some_and(|dir| same_dir(dir, &spec.data_dir)),
             written_to: self.out.clone(),
             spec,
         };
-        if let Some(dir) = &self.out {
-            write_out(dir, &report.command_line, &rendered)?;
-        }
         self.output.print(&report)
     }
+}
+
+/// Whether `a` and `b` name the same directory; `a` exists (it was just written), `b` may not.
+fn same_dir(a: &Path, b: &Path) -> bool {
+    a == b
+        || match (a.canonicalize(), b.canonicalize()) {
+            (Ok(a), Ok(b)) => a == b,
+            _ => false,
+        }
 }
 
 fn write_out(dir: &Path, command_line: &str, rendered: &Rendered) -> anyhow::Result<()> {
@@ -261,6 +276,14 @@ impl Report for RenderReport {
                 dir.display(),
                 dir.display()
             )?;
+            if self.written_to_data_dir {
+                // `node run` rewrites it there at every start, so this is for reading, not editing.
+                return writeln!(
+                    out,
+                    "{} is the data directory: witness_node reads config.ini there (`node run` rewrites it at every start)",
+                    dir.display()
+                );
+            }
             return writeln!(
                 out,
                 "witness_node reads config.ini from its --data-dir; copy it to {}",
@@ -315,6 +338,21 @@ impl RunArgs {
                 "error: witness_node did not stop within {} of SIGINT and was killed; the next start replays the chain \
                  (raise --grace-period and the orchestrator's stop timeout)",
                 humantime::format_duration(options.grace_period)
+            );
+        } else if outcome.crashed_during_shutdown() {
+            eprintln!(
+                "error: witness_node crashed during shutdown (exit status {}{}) before writing its object database; \
+                 the next start replays the whole chain (hours on mainnet). witness_node 7.0.2 does this once a client \
+                 has asked for the API of a plugin it does not load (bitshares-core issue 2717; see docs/node.md)",
+                outcome.code,
+                outcome.signal_name().map(|s| format!(", {s}")).unwrap_or_default()
+            );
+        } else if outcome.replays_next_start() {
+            eprintln!(
+                "error: witness_node died (exit status {}{}) without writing its object database; the next start \
+                 replays the chain",
+                outcome.code,
+                outcome.signal_name().map(|s| format!(", {s}")).unwrap_or_default()
             );
         }
         if outcome.code != 0 {

@@ -86,7 +86,8 @@ pub struct Roles {
 pub enum History {
     /// None.
     None,
-    /// The last 100 operations per account (plus the recent blocks' operations).
+    /// Per account the last 100 operations, and every operation of the latest 30000 blocks up to
+    /// 1000 in all (witness_node 7.0's `min-blocks-to-keep` rule; see `render`).
     Low,
     /// Every operation, in the node's memory.
     Full,

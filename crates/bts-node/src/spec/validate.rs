@@ -6,6 +6,7 @@ use super::{
     Files, History, HistoryLevel, Mode, Network, NodeSpec, P2p, Producer, RawSpec, Roles, RpcEndpoint, Setting,
     SpecError, suggest,
 };
+use crate::apis::{self, ApiSet};
 use crate::extra::{API_ACCESS_EXAMPLE, ExtraConfig, check_api_access};
 use crate::keyfile;
 use crate::options::API_LIMITS;
@@ -40,7 +41,17 @@ pub(super) fn build(raw: &RawSpec, files: &dyn Files) -> Result<NodeSpec, SpecEr
         Some(names) => needs.check(names, &raw.describe(Setting::Plugins))?,
     };
     let api_limits = api_limits(raw, rpc.is_some())?;
-    let extra = extra(raw, files, &plugins)?;
+    let (extra, access) = extra(raw, files, &plugins)?;
+    if rpc.is_some() {
+        let (open, from) = match access {
+            Some(open) => (open, "the extra config's api-access file"),
+            None => (
+                BTreeSet::from(ApiSet::DEFAULT_OPEN),
+                "the default access (no api-access file)",
+            ),
+        };
+        apis::check_open(&open, &plugins, from)?;
+    }
     let data_dir = raw.data_dir.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR));
     if data_dir.as_os_str().is_empty() {
         return Err(refuse(
@@ -364,9 +375,15 @@ fn api_limits(raw: &RawSpec, rpc: bool) -> Result<BTreeMap<String, u32>, SpecErr
     Ok(limits)
 }
 
-fn extra(raw: &RawSpec, files: &dyn Files, plugins: &BTreeSet<Plugin>) -> Result<ExtraConfig, SpecError> {
+/// The extra config, and the API sets its api-access file opens (`None`: no such file, so
+/// witness_node's default access applies).
+fn extra(
+    raw: &RawSpec,
+    files: &dyn Files,
+    plugins: &BTreeSet<Plugin>,
+) -> Result<(ExtraConfig, Option<BTreeSet<ApiSet>>), SpecError> {
     let Some(path) = &raw.extra_config else {
-        return Ok(ExtraConfig::default());
+        return Ok((ExtraConfig::default(), None));
     };
     let text = files.read(path).map_err(|e| {
         refuse(
@@ -377,19 +394,20 @@ fn extra(raw: &RawSpec, files: &dyn Files, plugins: &BTreeSet<Plugin>) -> Result
         )
     })?;
     let extra = ExtraConfig::parse(&text, &path.display().to_string(), plugins)?;
-    if let Some(access) = extra.get("api-access") {
-        let text = files.read(access.as_ref()).map_err(|e| {
-            SpecError::new(
-                format!("api-access {access} cannot be read ({e}); witness_node would exit (\"Failed to load file\")"),
-                "mount the api-access file there, or fix the path in the extra config",
-            )
-        })?;
-        check_api_access(&text).map_err(|e| {
-            SpecError::new(
-                format!("api-access {access} {e}"),
-                format!("write {API_ACCESS_EXAMPLE}"),
-            )
-        })?;
-    }
-    Ok(extra)
+    let Some(access) = extra.get("api-access") else {
+        return Ok((extra, None));
+    };
+    let text = files.read(access.as_ref()).map_err(|e| {
+        SpecError::new(
+            format!("api-access {access} cannot be read ({e}); witness_node would exit (\"Failed to load file\")"),
+            "mount the api-access file there, or fix the path in the extra config",
+        )
+    })?;
+    let open = check_api_access(&text).map_err(|e| {
+        SpecError::new(
+            format!("api-access {access} {e}"),
+            format!("write {API_ACCESS_EXAMPLE}"),
+        )
+    })?;
+    Ok((extra, Some(open)))
 }
