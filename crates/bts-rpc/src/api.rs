@@ -61,6 +61,14 @@ pub fn network_broadcast() -> ApiRef {
     ApiRef::Name("network_broadcast".to_owned())
 }
 
+/// Whether calling `method` twice does no more than calling it once: every method of the node's
+/// APIs but the broadcasts (`broadcast_transaction*`, `broadcast_block`), which the second time
+/// meet the first and answer "duplicate transaction". A client may repeat an idempotent call
+/// whose answer it lost without asking whether the node got it.
+pub fn is_idempotent(method: &str) -> bool {
+    !method.starts_with("broadcast_")
+}
+
 /// The history API, by name.
 pub fn history() -> ApiRef {
     ApiRef::Name("history".to_owned())

@@ -5,25 +5,24 @@
 //! are named. The node answers execution errors with HTTP 200 and an `error` member, and unknown
 //! methods or unreadable JSON with HTTP 400 and an `error` member: both are [`RpcError::Node`].
 //! Only a body that is not a JSON-RPC answer (a proxy's error page) is [`RpcError::Http`].
+//!
+//! witness_node closes every HTTP connection after one answer without saying so: by default
+//! each call gets a new connection; see [`crate::transport`] for the policy and
+//! [`HttpOptions::keep_alive`] for servers that keep connections open.
 
 use crate::api::encode_args;
 use crate::api::{Api, RpcClient};
 use crate::error::RpcError;
 use crate::error::redact;
 use crate::message::{ApiRef, ErrorObject, Request};
+use crate::transport::{Post, PostError, Transport};
 use bytes::Bytes;
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper::header::CONTENT_TYPE;
-use hyper::{Method, StatusCode, Uri};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
+use hyper::{StatusCode, Uri};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
-use std::error::Error as StdError;
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +37,10 @@ pub struct HttpOptions {
     pub connect_timeout: Duration,
     /// The largest answer read; a larger one is [`RpcError::Decode`].
     pub max_response_bytes: usize,
+    /// Keep connections open for later calls. Off by default: witness_node closes each HTTP
+    /// connection after its answer, so only servers known to keep them (the gateway, a proxy)
+    /// should get it.
+    pub keep_alive: bool,
 }
 
 impl Default for HttpOptions {
@@ -46,14 +49,16 @@ impl Default for HttpOptions {
             timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(5),
             max_response_bytes: 32 << 20,
+            keep_alive: false,
         }
     }
 }
 
-/// A JSON-RPC client that POSTs each call to a node's `http://` URL, reusing connections.
+/// A JSON-RPC client that POSTs each call to a node's `http://` URL, on a new connection each
+/// (or, with [`HttpOptions::keep_alive`], reusing them).
 #[derive(Debug, Clone)]
 pub struct HttpClient {
-    client: Client<HttpConnector, Full<Bytes>>,
+    transport: Transport,
     uri: Uri,
     options: HttpOptions,
     next_id: Arc<AtomicU64>,
@@ -72,12 +77,9 @@ impl HttpClient {
                 redact(url)
             )));
         }
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(options.connect_timeout));
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
         Ok(HttpClient {
-            client,
+            // One server: a few idle connections are plenty.
+            transport: Transport::new(options.connect_timeout, 8),
             uri,
             options,
             next_id: Arc::new(AtomicU64::new(1)),
@@ -122,43 +124,30 @@ impl HttpClient {
     /// [`HttpClient::call`] with arguments that are already JSON.
     pub async fn call_raw(&self, api: ApiRef, method: &str, args: Box<RawValue>) -> Result<Box<RawValue>, RpcError> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let body =
-            serde_json::to_vec(&Request::call(id, api, method, &args)).map_err(|e| RpcError::Encode(e.to_string()))?;
-        let request = hyper::Request::builder()
-            .method(Method::POST)
-            .uri(self.uri.clone())
-            .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(body)))
-            .map_err(|e| RpcError::Encode(e.to_string()))?;
-        let (status, body) = tokio::time::timeout(self.options.timeout, self.exchange(request))
+        let body = Bytes::from(
+            serde_json::to_vec(&Request::call(id, api, method, &args)).map_err(|e| RpcError::Encode(e.to_string()))?,
+        );
+        let (status, body) = tokio::time::timeout(self.options.timeout, self.exchange(method, body))
             .await
             .map_err(|_elapsed| RpcError::Timeout)??;
         interpret(status, &body, id, method)
     }
 
-    /// Sends the request and reads the whole answer.
-    async fn exchange(&self, request: hyper::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), RpcError> {
-        let response = self.client.request(request).await.map_err(|e| {
-            let text = format!("{}: {}", redact(&self.uri.to_string()), chain(&e));
-            if e.is_connect() {
-                RpcError::Connect(text)
-            } else {
-                RpcError::Disconnected
-            }
-        })?;
-        let status = response.status();
-        let body = Limited::new(response.into_body(), self.options.max_response_bytes)
-            .collect()
-            .await
-            .map_err(|e| {
-                if e.downcast_ref::<LengthLimitError>().is_some() {
-                    RpcError::Decode(format!("answer larger than {} bytes", self.options.max_response_bytes))
-                } else {
-                    RpcError::Disconnected
-                }
-            })?
-            .to_bytes();
-        Ok((status, body))
+    /// Sends the call and reads the whole answer.
+    async fn exchange(&self, method: &str, body: Bytes) -> Result<(StatusCode, Bytes), RpcError> {
+        let post = Post {
+            uri: &self.uri,
+            body,
+            header: None,
+            keep_alive: self.options.keep_alive,
+            idempotent: crate::is_idempotent(method),
+            max_answer_bytes: self.options.max_response_bytes,
+        };
+        self.transport.post(post).await.map_err(|e| match e {
+            PostError::Connect(text) => RpcError::Connect(format!("{}: {text}", redact(&self.uri.to_string()))),
+            PostError::BeforeAnswer(_) | PostError::InAnswer(_) => RpcError::Disconnected,
+            PostError::TooLarge(max) => RpcError::Decode(format!("answer larger than {max} bytes")),
+        })
     }
 }
 
@@ -218,18 +207,6 @@ fn snippet(body: &[u8]) -> String {
     let text = String::from_utf8_lossy(&body[..body.len().min(MAX)]);
     let more = if body.len() > MAX { "..." } else { "" };
     format!("{}{more}", text.trim())
-}
-
-/// An error with its sources: hyper's own message is just "client error (Connect)".
-fn chain(error: &dyn StdError) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(e) = source {
-        text.push_str(": ");
-        text.push_str(&e.to_string());
-        source = e.source();
-    }
-    text
 }
 
 #[cfg(test)]

@@ -25,10 +25,11 @@ pub mod error;
 pub mod fc;
 pub mod http;
 pub mod message;
+pub mod transport;
 pub mod types;
 pub mod ws;
 
-pub use api::{Api, RpcClient};
+pub use api::{Api, RpcClient, is_idempotent};
 pub use error::RpcError;
 pub use fc::FcException;
 pub use http::{HttpClient, HttpOptions};

@@ -1,5 +1,6 @@
 //! The HTTP client against a scripted node on a real socket: answers, the node's errors on HTTP
-//! 400, a proxy's non-JSON failure, timeouts and refused connections.
+//! 400, a proxy's non-JSON failure, timeouts and refused connections; and against a node on raw
+//! sockets that closes connections as witness_node does (after each answer, without a header).
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
@@ -9,6 +10,7 @@ use bts_rpc::api::database;
 use bts_rpc::{HttpClient, HttpOptions, RpcError};
 use std::time::Duration;
 use support::TestNode;
+use support::closing::{After, ClosingNode};
 
 fn client(url: &str) -> HttpClient {
     HttpClient::new(
@@ -98,4 +100,55 @@ fn only_http_urls_are_accepted() {
         let err = HttpClient::new(url, HttpOptions::default()).unwrap_err();
         assert!(matches!(err, RpcError::Connect(_)), "{url}: {err}");
     }
+}
+
+#[tokio::test]
+async fn a_node_that_closes_after_each_answer_answers_every_call() {
+    // witness_node: one answer per connection, then the socket is closed, no header said so.
+    let node = ClosingNode::start(1, After::Close).await;
+    let http = client(&node.http_url());
+    for _ in 0..20 {
+        let answer: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+        assert!(answer.starts_with("answer "), "{answer}");
+    }
+    let together = (0..10).map(|_| http.call_as::<String>(database(), "get_chain_id", &[(); 0]));
+    for answer in futures_util::future::join_all(together).await {
+        answer.unwrap();
+    }
+    assert_eq!(node.connections(), 30, "one connection per call");
+}
+
+#[tokio::test]
+async fn with_keep_alive_a_read_lost_on_a_kept_connection_is_sent_again_and_a_broadcast_is_not() {
+    // Each connection answers once, then drops the next request: the second call of a kept
+    // connection always meets a connection the node is closing.
+    let node = ClosingNode::start(1, After::DropNext).await;
+    let http = HttpClient::new(
+        &node.http_url(),
+        HttpOptions {
+            timeout: Duration::from_secs(5),
+            keep_alive: true,
+            ..HttpOptions::default()
+        },
+    )
+    .unwrap();
+    let first: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+    let again: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+    assert_eq!((first.as_str(), again.as_str()), ("answer 1", "answer 2"));
+    assert_eq!(
+        (node.connections(), node.dropped()),
+        (2, 1),
+        "lost on the kept connection, then a new one"
+    );
+
+    // A broadcast lost the same way may have reached the node: it is not repeated.
+    let _: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+    let connections = node.connections();
+    let err = http
+        .call(bts_rpc::api::network_broadcast(), "broadcast_transaction", &[(); 0])
+        .await
+        .unwrap_err();
+    assert!(matches!(err, RpcError::Disconnected), "{err}");
+    assert!(!err.retry_safe());
+    assert_eq!(node.connections(), connections, "not sent again");
 }

@@ -6,6 +6,8 @@
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 
+pub mod closing;
+
 use axum::Router;
 use axum::extract::State;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
