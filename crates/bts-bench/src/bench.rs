@@ -182,7 +182,17 @@ pub(crate) async fn run(programs: &Programs, params: &Params, nofile: u64) -> an
 /// each answers over HTTP and WebSocket.
 async fn start(fleet: &mut Fleet, programs: &Programs, params: &Params, nofile: u64) -> anyhow::Result<Vec<Measured>> {
     let mut devnet = Command::new(&programs.bts_infra);
-    devnet.args(["devnet", "--listen", "127.0.0.1:0", "--block-interval", "3s", "--json"]);
+    // Connections to the node are kept (unlike witness_node's), so that every proxy may reuse
+    // them: the bench measures the proxies, not the node's accepts.
+    devnet.args([
+        "devnet",
+        "--listen",
+        "127.0.0.1:0",
+        "--block-interval",
+        "3s",
+        "--http-keep-alive",
+        "--json",
+    ]);
     devnet.env("RUST_LOG", "warn");
     let (devnet_pid, line) = fleet.start_announcing("devnet", devnet, Duration::from_secs(60))?;
     let report: serde_json::Value = serde_json::from_str(&line).with_context(|| format!("devnet printed {line}"))?;

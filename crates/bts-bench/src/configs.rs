@@ -43,6 +43,7 @@ selection = "round-robin"
 
 [[network.backend]]
 url = "ws://{backend}/"
+http-keep-alive = true
 "#,
         listen = s.listen,
         backend = s.backend,

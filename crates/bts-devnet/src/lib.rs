@@ -7,6 +7,7 @@
 //!   HTTP on one port; [`faults`]: fault injection; [`launch`]: start and stop a whole network.
 
 pub mod chain;
+mod connection;
 pub mod faults;
 pub mod launch;
 pub mod network;

@@ -5,7 +5,12 @@
 //! session, a POST carries one request, a plain GET is answered as the node answers it (HTTP 400
 //! with a JSON parse error). `POST /devnet/admin` changes the node's faults and `GET /devnet/admin`
 //! shows them, only when the server runs with `admin: true`.
+//!
+//! Like witness_node, a node closes each HTTP connection after its answer without saying so (no
+//! `Connection: close` header), so that our clients meet in tests what they meet in production;
+//! `http_keep_alive` keeps connections open instead, for benchmarks of the proxies in front.
 
+use crate::connection;
 use crate::faults::{FaultChange, FaultState};
 use crate::network::{Node, NodeEvent};
 use crate::session::{Outgoing, Session, Transport};
@@ -23,6 +28,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpListener;
 use tokio::sync::{broadcast, watch};
+use tokio::task::JoinSet;
 use tracing::debug;
 
 /// How long an HTTP `broadcast_transaction_synchronous` waits for its block.
@@ -33,6 +39,9 @@ const SYNC_BROADCAST_TIMEOUT: Duration = Duration::from_secs(120);
 pub struct ServerConfig {
     /// Serve the admin endpoint (`/devnet/admin`) for fault injection.
     pub admin: bool,
+    /// Keep HTTP connections open between requests. Off by default: witness_node closes each
+    /// HTTP connection after one answer (without a `Connection: close` header), and so do we.
+    pub http_keep_alive: bool,
 }
 
 #[derive(Clone)]
@@ -50,14 +59,36 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = router(node, config, stop_rx);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            // WebSockets outlive their HTTP connection; tell them too.
-            let _ = stop_tx.send(true);
-        })
-        .await
+    let app = router(node, config, stop_rx.clone());
+    let mut connections = JoinSet::new();
+    tokio::pin!(shutdown);
+    loop {
+        let stream = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, or a connection reset while queued: not fatal.
+                    debug!(target: "bts_devnet::server", error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        connections.spawn(connection::serve(
+            stream,
+            app.clone(),
+            config.http_keep_alive,
+            stop_rx.clone(),
+        ));
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    // WebSockets outlive their HTTP connection; the flag tells them too.
+    let _ = stop_tx.send(true);
+    while connections.join_next().await.is_some() {}
+    Ok(())
 }
 
 fn router(node: Arc<Node>, config: ServerConfig, shutdown: watch::Receiver<bool>) -> Router {
@@ -95,7 +126,7 @@ async fn http_call(node: Arc<Node>, body: &[u8]) -> Response {
     if node.faults().hanging() {
         return std::future::pending().await;
     }
-    tokio::time::sleep(node.faults().latency()).await;
+    delay(&node).await;
     // Subscribe before handling, so the block that confirms a broadcast cannot be missed.
     let mut events = node.events();
     let mut session = Session::new(node, Transport::Http);
@@ -114,6 +145,15 @@ async fn http_call(node: Arc<Node>, body: &[u8]) -> Response {
     match (waited, out.into_iter().next()) {
         (Ok(()), Some(reply)) => json_response(reply),
         _ => (StatusCode::GATEWAY_TIMEOUT, "transaction not included in time").into_response(),
+    }
+}
+
+/// The latency fault. Without one, no timer is touched: a sleep of zero still waits for the
+/// timer's next tick (about a millisecond), which benchmarks would measure.
+async fn delay(node: &Node) {
+    let latency = node.faults().latency();
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
     }
 }
 
@@ -138,7 +178,7 @@ async fn websocket(socket: WebSocket, node: Arc<Node>, mut shutdown: watch::Rece
                     if node.faults().hanging() {
                         continue;
                     }
-                    tokio::time::sleep(node.faults().latency()).await;
+                    delay(&node).await;
                     session.handle(text.as_str())
                 }
                 Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => continue,

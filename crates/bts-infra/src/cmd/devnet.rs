@@ -34,6 +34,9 @@ pub(crate) struct DevnetArgs {
     /// Serve /devnet/admin on every node, to inject faults (latency, frozen head, dropped connections, ...)
     #[arg(long)]
     admin: bool,
+    /// Keep HTTP connections open between requests (for benchmarks); by default each is closed after its answer, as witness_node does
+    #[arg(long)]
+    http_keep_alive: bool,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -47,7 +50,10 @@ impl DevnetArgs {
             for addr in &self.listen {
                 listeners.push(serve::bind(*addr, "--listen").await?);
             }
-            let server = ServerConfig { admin: self.admin };
+            let server = ServerConfig {
+                admin: self.admin,
+                http_keep_alive: self.http_keep_alive,
+            };
             let devnet = Devnet::start("devnet", config, listeners, server).await?;
             let stop = serve::stop_signal();
             self.output.print(&NetworkReport::new(&devnet, self.admin))?;

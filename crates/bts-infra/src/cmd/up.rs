@@ -73,7 +73,11 @@ impl UpArgs {
     /// Runs the stack until Ctrl-C or SIGTERM.
     pub(crate) fn run(self) -> anyhow::Result<()> {
         serve::block_on(async move {
-            let server = ServerConfig { admin: self.admin };
+            // Nodes close each HTTP connection after its answer, as witness_node does.
+            let server = ServerConfig {
+                admin: self.admin,
+                ..ServerConfig::default()
+            };
             let mut devnets = Vec::new();
             for (name, prefix, offset) in NETWORKS {
                 let mut listeners = Vec::new();
