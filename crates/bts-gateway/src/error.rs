@@ -26,10 +26,18 @@ pub enum ProxyError {
         detail: String,
         /// Whether the request may have reached a node (then only idempotent requests are safe to repeat).
         maybe_sent: bool,
+        /// Whether the request may be repeated whether or not a node got it: every method but the
+        /// broadcasts ([`bts_rpc::is_idempotent`]).
+        idempotent: bool,
     },
     /// The nodes did not answer in time.
-    #[error("no answer from the nodes within {0:?}")]
-    Timeout(Duration),
+    #[error("no answer from the nodes within {after:?}")]
+    Timeout {
+        /// The request timeout.
+        after: Duration,
+        /// As for [`ProxyError::Upstream`]: the request may be repeated although a node may have it.
+        idempotent: bool,
+    },
     /// The client sent too many requests.
     #[error("rate limit exceeded: at most {0} requests per second from one address; slow down and retry")]
     RateLimited(u32),
@@ -55,7 +63,7 @@ impl ProxyError {
         match self {
             ProxyError::NoBackend { .. } => -32001,
             ProxyError::Upstream { .. } => -32002,
-            ProxyError::Timeout(_) => -32003,
+            ProxyError::Timeout { .. } => -32003,
             ProxyError::RateLimited(_) => -32005,
             ProxyError::TooLarge(_) => -32006,
             ProxyError::Denied { .. } => -32601,
@@ -66,7 +74,7 @@ impl ProxyError {
     /// Who failed.
     pub fn who(&self) -> &'static str {
         match self {
-            ProxyError::NoBackend { .. } | ProxyError::Upstream { .. } | ProxyError::Timeout(_) => "upstream",
+            ProxyError::NoBackend { .. } | ProxyError::Upstream { .. } | ProxyError::Timeout { .. } => "upstream",
             ProxyError::RateLimited(_)
             | ProxyError::TooLarge(_)
             | ProxyError::Denied { .. }
@@ -78,8 +86,13 @@ impl ProxyError {
     pub fn retry_safe(&self) -> bool {
         match self {
             ProxyError::NoBackend { .. } | ProxyError::RateLimited(_) => true,
-            ProxyError::Upstream { maybe_sent, .. } => !maybe_sent,
-            ProxyError::Timeout(_) | ProxyError::TooLarge(_) | ProxyError::Denied { .. } => false,
+            // A read that may have reached a node is still safe to send again; a broadcast only
+            // when it certainly did not.
+            ProxyError::Upstream {
+                maybe_sent, idempotent, ..
+            } => *idempotent || !maybe_sent,
+            ProxyError::Timeout { idempotent, .. } => *idempotent,
+            ProxyError::TooLarge(_) | ProxyError::Denied { .. } => false,
             ProxyError::NoRoute(_) => false,
         }
     }
@@ -89,7 +102,7 @@ impl ProxyError {
         match self {
             ProxyError::NoBackend { .. } => StatusCode::SERVICE_UNAVAILABLE,
             ProxyError::Upstream { .. } => StatusCode::BAD_GATEWAY,
-            ProxyError::Timeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ProxyError::Denied { .. } => StatusCode::BAD_REQUEST,
@@ -131,11 +144,29 @@ mod tests {
         );
         assert_eq!(o.data.unwrap()["retry_safe"], true);
         assert_eq!(e.http_status(), StatusCode::SERVICE_UNAVAILABLE);
-        let e = ProxyError::Upstream {
+        let broadcast = ProxyError::Upstream {
             detail: "reset".into(),
             maybe_sent: true,
+            idempotent: false,
         };
-        assert!(!e.retry_safe());
+        assert!(!broadcast.retry_safe(), "a broadcast the node may have got");
+        let read = ProxyError::Upstream {
+            detail: "reset".into(),
+            maybe_sent: true,
+            idempotent: true,
+        };
+        assert!(read.retry_safe(), "a read may be sent again whatever the node got");
+        let refused = ProxyError::Upstream {
+            detail: "refused".into(),
+            maybe_sent: false,
+            idempotent: false,
+        };
+        assert!(refused.retry_safe(), "a broadcast no node got");
+        let timeout = |idempotent| ProxyError::Timeout {
+            after: Duration::from_secs(10),
+            idempotent,
+        };
+        assert!(timeout(true).retry_safe() && !timeout(false).retry_safe());
         let e = ProxyError::RateLimited(50);
         assert!(e.to_string().contains("at most 50 requests per second"));
         assert_eq!(e.who(), "client");

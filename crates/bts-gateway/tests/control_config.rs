@@ -63,6 +63,7 @@ paths = ["/testnet"]
 selection = "round-robin"
 [[network.backend]]
 url = "http://10.0.0.2:8091"
+http-keep-alive = true
 "#;
 
 fn parse(text: &str) -> Result<GatewayConfig, ConfigError> {
@@ -95,6 +96,8 @@ fn the_example_parses_to_what_it_says() {
     );
     assert_eq!(test.backends[0].ws_url, "ws://10.0.0.2:8091");
     assert_eq!(test.backends[0].region, "default");
+    // witness_node closes each HTTP connection after its answer: reuse is opt-in.
+    assert!(test.backends[0].http_keep_alive && !main.backends[0].http_keep_alive);
 }
 
 #[test]

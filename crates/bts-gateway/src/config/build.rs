@@ -291,6 +291,7 @@ fn backend(ctx: &Ctx<'_>, key: &str, raw: RawBackend) -> Result<BackendConfig, C
         backend.region = region;
     }
     backend.weight = ctx.int(&format!("{key}.weight"), raw.weight, 1, 1, 100)?;
+    backend.http_keep_alive = raw.http_keep_alive.unwrap_or(false);
     Ok(backend)
 }
 

@@ -273,6 +273,9 @@ pub struct BackendConfig {
     pub region: String,
     /// Relative share of round-robin traffic, 1..=100. Default 1.
     pub weight: u32,
+    /// Whether the node keeps HTTP connections open between requests, so the gateway may reuse
+    /// them (`http-keep-alive`). Default false: witness_node closes each after one answer.
+    pub http_keep_alive: bool,
 }
 
 /// Later layers of configuration: the environment, then flags. `None` keeps the earlier value.
@@ -416,6 +419,7 @@ impl BackendConfig {
             http_url,
             region: "default".into(),
             weight: 1,
+            http_keep_alive: false,
         })
     }
 

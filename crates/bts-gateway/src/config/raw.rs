@@ -164,6 +164,7 @@ pub(crate) struct RawBackend {
     pub(crate) url: Option<String>,
     pub(crate) region: Option<String>,
     pub(crate) weight: Option<i64>,
+    pub(crate) http_keep_alive: Option<bool>,
 }
 
 /// A TOML error located in the text: the key path when it can be told, and line and column.

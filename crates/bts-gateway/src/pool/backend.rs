@@ -6,6 +6,7 @@ use crate::config::BackendConfig;
 use crate::health::LatencyHistogram;
 use crate::metrics;
 use crate::select::ewma::AtomicPeakEwma;
+use axum::http::Uri;
 use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
@@ -35,6 +36,8 @@ pub struct Backend {
     id: BackendId,
     network: String,
     config: BackendConfig,
+    /// `config.http_url`, parsed once.
+    http_uri: Uri,
     metrics: metrics::RequestMetrics,
     /// The health verdict: healthy (taken by the probe task's pool update).
     healthy: AtomicBool,
@@ -59,6 +62,9 @@ impl Backend {
             id,
             network: network.to_owned(),
             metrics: metrics::RequestMetrics::new(network, Some(&config.url)),
+            // The configuration made this URL from one it had parsed; should it still not parse,
+            // POSTs to "/" fail to connect and the failure names the backend.
+            http_uri: config.http_url.parse().unwrap_or_default(),
             config,
             healthy: AtomicBool::new(false),
             cordoned: AtomicBool::new(false),
@@ -104,9 +110,19 @@ impl Backend {
         &self.config.http_url
     }
 
+    /// [`Backend::http_url`], parsed.
+    pub fn http_uri(&self) -> &Uri {
+        &self.http_uri
+    }
+
     /// Its region.
     pub fn region(&self) -> &str {
         &self.config.region
+    }
+
+    /// Whether its HTTP connections may be reused (`http-keep-alive`).
+    pub fn http_keep_alive(&self) -> bool {
+        self.config.http_keep_alive
     }
 
     /// Its round-robin weight.

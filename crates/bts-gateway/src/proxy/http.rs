@@ -214,9 +214,14 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         let _in_flight = backend.begin();
         let started = Instant::now();
         let header = (&dp.settings.forward_header, origin.forwarded_for);
+        let target = super::upstream::Target {
+            uri: backend.http_uri(),
+            keep_alive: backend.http_keep_alive(),
+            idempotent: bts_rpc::is_idempotent(method),
+        };
         let result = dp
             .http
-            .post(backend.http_url(), body.clone(), header, dp.settings.request_timeout)
+            .post(&target, body.clone(), header, dp.settings.request_timeout)
             .await;
         let elapsed = started.elapsed();
         match result {
@@ -242,15 +247,19 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         None => ProxyError::NoBackend {
             network: network.name().to_owned(),
         },
-        Some(super::upstream::UpstreamFailure::Timeout) => ProxyError::Timeout(dp.settings.request_timeout),
+        Some(super::upstream::UpstreamFailure::Timeout) => ProxyError::Timeout {
+            after: dp.settings.request_timeout,
+            idempotent: bts_rpc::is_idempotent(method),
+        },
         Some(f) => ProxyError::Upstream {
             detail: f.describe(),
             maybe_sent: f.maybe_sent(),
+            idempotent: bts_rpc::is_idempotent(method),
         },
     };
     let outcome = match error {
         ProxyError::NoBackend { .. } => Outcome::NoBackend,
-        ProxyError::Timeout(_) => Outcome::Timeout,
+        ProxyError::Timeout { .. } => Outcome::Timeout,
         _ => Outcome::UpstreamError,
     };
     network.metrics().request(method, outcome, 0.0);

@@ -1,13 +1,12 @@
-//! Connections to nodes: a pooled HTTP/1.1 client for one-shot POSTs, and WebSocket dialing with
-//! small buffers (a gateway holds one upstream socket per client session).
+//! Connections to nodes: HTTP/1.1 POSTs through bts-rpc's [`Transport`] (a new connection per
+//! POST, as witness_node closes each after one answer; pooled for backends with
+//! `http-keep-alive = true`), and WebSocket dialing with small buffers (a gateway holds one
+//! upstream socket per client session).
 
-use axum::http::{HeaderName, HeaderValue, Request, StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use bts_rpc::transport::{Post, PostError, Transport};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
-use http_body_util::{BodyExt, Full, Limited};
-use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::TokioExecutor;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
@@ -47,9 +46,19 @@ impl UpstreamFailure {
     }
 }
 
-/// The pooled HTTP client to nodes.
+/// The HTTP client to nodes.
 pub struct HttpUpstream {
-    client: Client<HttpConnector, Full<Bytes>>,
+    transport: Transport,
+}
+
+/// Where a POST goes and how.
+pub struct Target<'a> {
+    /// The node's `http://` URL.
+    pub uri: &'a Uri,
+    /// Whether the node keeps connections open between requests (`http-keep-alive`).
+    pub keep_alive: bool,
+    /// Whether the request may be sent twice ([`bts_rpc::is_idempotent`]).
+    pub idempotent: bool,
 }
 
 impl Default for HttpUpstream {
@@ -59,52 +68,36 @@ impl Default for HttpUpstream {
 }
 
 impl HttpUpstream {
-    /// A client keeping idle connections to each node for reuse.
+    /// The client: connects give up after 3 s; up to 256 idle connections per kept-alive node.
     pub fn new() -> HttpUpstream {
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        connector.set_connect_timeout(Some(Duration::from_secs(3)));
-        let client = Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(256)
-            .build(connector);
-        HttpUpstream { client }
+        HttpUpstream {
+            transport: Transport::new(Duration::from_secs(3), 256),
+        }
     }
 
-    /// POSTs `body` to `url` and returns the node's status and answer.
+    /// POSTs `body` to the target and returns the node's status and answer.
     pub async fn post(
         &self,
-        url: &str,
+        target: &Target<'_>,
         body: Bytes,
         forward: (&HeaderName, &str),
         timeout: Duration,
     ) -> Result<(StatusCode, Bytes), UpstreamFailure> {
-        let mut request = Request::post(url)
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Full::new(body))
-            .map_err(|e| UpstreamFailure::Connect(e.to_string()))?;
-        if let Ok(v) = HeaderValue::from_str(forward.1) {
-            request.headers_mut().insert(forward.0.clone(), v);
-        }
-        let exchange = async {
-            let response = self.client.request(request).await.map_err(|e| {
-                if e.is_connect() {
-                    UpstreamFailure::Connect(e.to_string())
-                } else {
-                    UpstreamFailure::Broken(e.to_string())
-                }
-            })?;
-            let status = response.status();
-            let body = Limited::new(response.into_body(), MAX_ANSWER_BYTES)
-                .collect()
-                .await
-                .map_err(|e| UpstreamFailure::Broken(e.to_string()))?
-                .to_bytes();
-            Ok((status, body))
+        let forwarded = HeaderValue::from_str(forward.1).ok();
+        let post = Post {
+            uri: target.uri,
+            body,
+            header: forwarded.as_ref().map(|v| (forward.0, v)),
+            keep_alive: target.keep_alive,
+            idempotent: target.idempotent,
+            max_answer_bytes: MAX_ANSWER_BYTES,
         };
-        tokio::time::timeout(timeout, exchange)
-            .await
-            .map_err(|_| UpstreamFailure::Timeout)?
+        match tokio::time::timeout(timeout, self.transport.post(post)).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(PostError::Connect(e))) => Err(UpstreamFailure::Connect(e)),
+            Ok(Err(e)) => Err(UpstreamFailure::Broken(e.to_string())),
+            Err(_) => Err(UpstreamFailure::Timeout),
+        }
     }
 }
 
