@@ -1,4 +1,4 @@
-//! The example configuration shown in the README parses, and routes as it says.
+//! The example configuration shown in docs/gateway.md parses, and routes as it says.
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 

@@ -28,7 +28,7 @@ pub(crate) struct DevnetArgs {
     /// Chain id to use [default: derived from the prefix; never mainnet's or the testnet's]
     #[arg(long, value_name = "HEX")]
     chain_id: Option<ChainId>,
-    /// Genesis file: extra accounts with keys and balances (JSON, see README)
+    /// Genesis file: extra accounts with keys and balances (JSON, see docs/devnet.md)
     #[arg(long, value_name = "FILE")]
     genesis: Option<PathBuf>,
     /// Serve /devnet/admin on every node, to inject faults (latency, frozen head, dropped connections, ...)

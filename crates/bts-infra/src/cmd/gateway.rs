@@ -15,7 +15,7 @@ use std::sync::Arc;
 /// Arguments of `bts-infra gateway`.
 #[derive(Args)]
 pub(crate) struct GatewayArgs {
-    /// The configuration file (TOML; see README, "Gateway")
+    /// The configuration file (TOML; see docs/gateway.md)
     #[arg(long, value_name = "FILE")]
     config: PathBuf,
     /// Listen address, overriding the file's server.listen and BTS_GATEWAY_LISTEN
@@ -50,7 +50,7 @@ impl GatewayArgs {
     /// The file, then the environment, then the flags.
     fn load(&self) -> anyhow::Result<GatewayConfig> {
         let file = GatewayConfig::load(&self.config)
-            .map_err(|e| InputError::new(e.to_string()).hint("fix the key named above (see README, \"Gateway\")"))?;
+            .map_err(|e| InputError::new(e.to_string()).hint("fix the key named above (see docs/gateway.md)"))?;
         let env = Overrides::from_env(|k| std::env::var(k).ok()).map_err(|e| InputError::new(e.to_string()))?;
         let flags = Overrides { listen: self.listen };
         Ok(file.with_overrides(&env).with_overrides(&flags))
