@@ -44,6 +44,16 @@ pub struct ServerConfig {
     pub http_keep_alive: bool,
 }
 
+impl ServerConfig {
+    /// The admin endpoint on, HTTP connections closed after each answer: what tests use.
+    pub const fn admin() -> ServerConfig {
+        ServerConfig {
+            admin: true,
+            http_keep_alive: false,
+        }
+    }
+}
+
 #[derive(Clone)]
 struct AppState {
     node: Arc<Node>,

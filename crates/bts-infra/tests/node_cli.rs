@@ -275,17 +275,9 @@ fn refusals_exit_2_with_what_to_change() {
 /// A one-node devnet with one-second blocks and its admin faults, on 127.0.0.1:0.
 async fn devnet(nodes: usize) -> Devnet {
     let config = config_now(Prefix::BTS);
-    Devnet::start_local(
-        "node-cli",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("node-cli", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 fn ready_args(url: &str, more: &[&str]) -> Vec<String> {

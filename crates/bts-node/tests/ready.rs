@@ -15,17 +15,9 @@ use tokio::net::TcpListener;
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now.
 async fn devnet(nodes: usize) -> Devnet {
     let config = config_now(Prefix::BTS);
-    Devnet::start_local(
-        "ready",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("ready", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 fn expect(chain_id: ChainId, max_head_age: Duration) -> Expectations {

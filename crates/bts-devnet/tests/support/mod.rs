@@ -11,17 +11,9 @@ use std::process::Command;
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize, prefix: Prefix) -> Devnet {
     let config = config_now(prefix);
-    Devnet::start_local(
-        "test",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("test", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 /// The workspace root.

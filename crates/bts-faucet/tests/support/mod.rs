@@ -170,17 +170,9 @@ pub async fn devnet(nodes: usize) -> Devnet {
             lifetime_member,
         });
     }
-    Devnet::start_local(
-        "faucet-test",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("faucet-test", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 /// The `http://` URLs of a devnet's nodes.

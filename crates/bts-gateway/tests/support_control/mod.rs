@@ -23,17 +23,9 @@ pub const PATIENCE: Duration = Duration::from_secs(60);
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize) -> Devnet {
     let config = config_now(Prefix::TEST);
-    Devnet::start_local(
-        "gw",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("gw", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 /// The devnet's chain id.

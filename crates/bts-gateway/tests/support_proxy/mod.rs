@@ -19,17 +19,9 @@ use tokio_tungstenite::tungstenite::Message;
 /// A devnet of `nodes` nodes with one-second blocks, its clock at now, the admin API on.
 pub async fn devnet(nodes: usize) -> Devnet {
     let config = config_now(Prefix::BTS);
-    Devnet::start_local(
-        "test",
-        config,
-        nodes,
-        ServerConfig {
-            admin: true,
-            ..ServerConfig::default()
-        },
-    )
-    .await
-    .unwrap()
+    Devnet::start_local("test", config, nodes, ServerConfig::admin())
+        .await
+        .unwrap()
 }
 
 /// A running gateway.
