@@ -40,10 +40,9 @@ impl Listeners {
     /// Binds every listener `config` asks for: `server.listen`, and with `[tls]` also
     /// `tls.listen` and `tls.redirect-listen`.
     pub async fn bind(config: &crate::GatewayConfig) -> std::io::Result<Listeners> {
+        let backlog = config.server.listen_backlog;
         let bind = |addr| async move {
-            TcpListener::bind(addr)
-                .await
-                .map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
+            listen(addr, backlog).map_err(|e| std::io::Error::new(e.kind(), format!("cannot listen on {addr}: {e}")))
         };
         let plain = Some(bind(config.server.listen).await?);
         let (mut tls, mut redirect) = (None, None);
@@ -55,6 +54,18 @@ impl Listeners {
         }
         Ok(Listeners { plain, tls, redirect })
     }
+}
+
+/// A listener on `addr` with a `backlog` of queued connections (tokio's `bind` takes std's 128).
+pub fn listen(addr: std::net::SocketAddr, backlog: u32) -> std::io::Result<TcpListener> {
+    let socket = match addr {
+        std::net::SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4()?,
+        std::net::SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6()?,
+    };
+    // As std's bind does: a restarted gateway can listen while old connections are in TIME_WAIT.
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(backlog)
 }
 
 /// Waits for a connection on `listener`, or forever when there is none.

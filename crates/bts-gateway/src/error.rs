@@ -44,6 +44,12 @@ pub enum ProxyError {
     /// The request is larger than allowed.
     #[error("request larger than {0} bytes")]
     TooLarge(usize),
+    /// The request's body came too slowly.
+    #[error("request body not received within {0:?}; send the whole request at once")]
+    SlowBody(Duration),
+    /// A batch with more requests than allowed.
+    #[error("batch of {0} requests; at most {1} per batch: split it")]
+    BatchTooLong(usize, usize),
     /// The method is disabled on this network.
     #[error("method {method} is disabled on network {network} of this gateway")]
     Denied {
@@ -66,6 +72,8 @@ impl ProxyError {
             ProxyError::Timeout { .. } => -32003,
             ProxyError::RateLimited(_) => -32005,
             ProxyError::TooLarge(_) => -32006,
+            ProxyError::SlowBody(_) => -32007,
+            ProxyError::BatchTooLong(..) => -32600,
             ProxyError::Denied { .. } => -32601,
             ProxyError::NoRoute(_) => -32004,
         }
@@ -77,6 +85,8 @@ impl ProxyError {
             ProxyError::NoBackend { .. } | ProxyError::Upstream { .. } | ProxyError::Timeout { .. } => "upstream",
             ProxyError::RateLimited(_)
             | ProxyError::TooLarge(_)
+            | ProxyError::SlowBody(_)
+            | ProxyError::BatchTooLong(..)
             | ProxyError::Denied { .. }
             | ProxyError::NoRoute(_) => "client",
         }
@@ -92,7 +102,9 @@ impl ProxyError {
                 maybe_sent, idempotent, ..
             } => *idempotent || !maybe_sent,
             ProxyError::Timeout { idempotent, .. } => *idempotent,
-            ProxyError::TooLarge(_) | ProxyError::Denied { .. } => false,
+            // The same request sent the same way meets the same limit.
+            ProxyError::TooLarge(_) | ProxyError::SlowBody(_) | ProxyError::BatchTooLong(..) => false,
+            ProxyError::Denied { .. } => false,
             ProxyError::NoRoute(_) => false,
         }
     }
@@ -105,6 +117,8 @@ impl ProxyError {
             ProxyError::Timeout { .. } => StatusCode::GATEWAY_TIMEOUT,
             ProxyError::RateLimited(_) => StatusCode::TOO_MANY_REQUESTS,
             ProxyError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ProxyError::SlowBody(_) => StatusCode::REQUEST_TIMEOUT,
+            ProxyError::BatchTooLong(..) => StatusCode::BAD_REQUEST,
             ProxyError::Denied { .. } => StatusCode::BAD_REQUEST,
             ProxyError::NoRoute(_) => StatusCode::NOT_FOUND,
         }

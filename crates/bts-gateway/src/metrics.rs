@@ -223,6 +223,10 @@ pub enum Limit {
     MessageSize,
     /// Headers not received within `header-read-timeout`.
     HeaderTimeout,
+    /// A request body not received within `body-read-timeout`.
+    BodyTimeout,
+    /// A batch longer than `max-batch-length`.
+    BatchLength,
 }
 
 impl Limit {
@@ -234,6 +238,8 @@ impl Limit {
             Limit::WsTotal => "ws_total",
             Limit::MessageSize => "message_size",
             Limit::HeaderTimeout => "header_timeout",
+            Limit::BodyTimeout => "body_timeout",
+            Limit::BatchLength => "batch_length",
         }
     }
 }

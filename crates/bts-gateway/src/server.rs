@@ -229,6 +229,10 @@ impl Conn {
         tokio::select! {
             result = connection.as_mut() => {
                 if let Err(e) = result {
+                    // The only timeout hyper's server has is the header read timeout.
+                    if e.is_timeout() {
+                        crate::metrics::limited(crate::metrics::Limit::HeaderTimeout);
+                    }
                     debug!(target: "bts_gateway::server", %peer, error = %e, "connection ended with an error");
                 }
             }
@@ -337,11 +341,18 @@ async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>,
         );
     }
     let max = dp.settings.max_message_bytes;
-    let body = match Limited::new(body, max).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(_) => {
+    // The header read timeout ends with the headers: a body sent a byte a second would hold the
+    // connection (and its buffer) for as long as the client likes.
+    let timeout = dp.settings.body_read_timeout;
+    let body = match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(b)) => b.to_bytes(),
+        Ok(Err(_)) => {
             crate::metrics::limited(crate::metrics::Limit::MessageSize);
-            return json_error(&ProxyError::TooLarge(max));
+            return closing(json_error(&ProxyError::TooLarge(max)));
+        }
+        Err(_) => {
+            crate::metrics::limited(crate::metrics::Limit::BodyTimeout);
+            return closing(json_error(&ProxyError::SlowBody(timeout)));
         }
     };
     let origin = Origin {
@@ -402,6 +413,15 @@ fn websocket(
         .read_buffer_size(2048)
         .write_buffer_size(0)
         .on_upgrade(move |socket| ws::run(socket, ctx))
+}
+
+/// `response` with `Connection: close`: the rest of the request's body is never read, so the
+/// connection cannot carry another request.
+fn closing(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+    response
 }
 
 fn json_response(status: StatusCode, body: Bytes) -> Response {

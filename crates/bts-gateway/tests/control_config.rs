@@ -13,6 +13,7 @@ const EXAMPLE: &str = r#"
 listen = "0.0.0.0:8080"
 trusted-proxies = ["127.0.0.1/32", "10.0.0.0/8", "::1"]
 forward-client-ip-header = "X-Forwarded-For"
+listen-backlog = 2048
 
 [limits]
 requests-per-second-per-ip = 50
@@ -22,6 +23,8 @@ ws-connections-total = 20000
 max-message-bytes = 1048576
 request-timeout = "10s"
 header-read-timeout = "5s"
+body-read-timeout = "3s"
+max-batch-length = 50
 
 [cache]
 enabled = true
@@ -79,6 +82,9 @@ fn the_example_parses_to_what_it_says() {
     assert_eq!(c.server.forward_client_ip_header.as_deref(), Some("X-Forwarded-For"));
     assert_eq!(c.limits.max_message_bytes, 1 << 20);
     assert_eq!(c.limits.request_timeout, Duration::from_secs(10));
+    assert_eq!(c.limits.body_read_timeout, Duration::from_secs(3));
+    assert_eq!(c.limits.max_batch_length, 50);
+    assert_eq!(c.server.listen_backlog, 2048);
     assert_eq!(c.health.interval, Duration::from_millis(1500));
     assert_eq!(c.health.stall_after, None);
     let main = &c.networks[0];

@@ -127,6 +127,13 @@ fn server(ctx: &Ctx<'_>, raw: RawServer) -> Result<ServerSettings, ConfigError> 
         listen,
         trusted_proxies,
         forward_client_ip_header,
+        listen_backlog: ctx.int(
+            "server.listen-backlog",
+            raw.listen_backlog,
+            defaults.listen_backlog,
+            1,
+            65_535,
+        )?,
     })
 }
 
@@ -172,6 +179,18 @@ fn limits(ctx: &Ctx<'_>, raw: RawLimits) -> Result<Limits, ConfigError> {
             raw.header_read_timeout.as_deref(),
             d.header_read_timeout,
         )?,
+        body_read_timeout: ctx.duration(
+            "limits.body-read-timeout",
+            raw.body_read_timeout.as_deref(),
+            d.body_read_timeout,
+        )?,
+        max_batch_length: ctx.int(
+            "limits.max-batch-length",
+            raw.max_batch_length,
+            d.max_batch_length as u32,
+            1,
+            100_000,
+        )? as usize,
     };
     if limits.ws_connections_per_ip > limits.ws_connections_total {
         return Err(ctx.err(

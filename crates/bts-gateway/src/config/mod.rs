@@ -143,6 +143,10 @@ pub struct ServerSettings {
     /// The header that carries the client's address to the nodes (witness_node's
     /// `proxy-forwarded-for-header`); `None` when set to `""`. Default `X-Forwarded-For`.
     pub forward_client_ip_header: Option<String>,
+    /// Connections the kernel queues for each listener before the gateway accepts them (the
+    /// `listen(2)` backlog, capped by `net.core.somaxconn`). Default 4096: a burst of wallets
+    /// reconnecting after a restart must not have its SYNs dropped (128 dropped some of 700).
+    pub listen_backlog: u32,
 }
 
 /// `[limits]`.
@@ -162,6 +166,10 @@ pub struct Limits {
     pub request_timeout: Duration,
     /// Longest time to receive a request's headers (against slowloris). Default 5 s.
     pub header_read_timeout: Duration,
+    /// Longest time to receive a request's body once its headers are in. Default 10 s.
+    pub body_read_timeout: Duration,
+    /// Most requests in one HTTP batch (a JSON array). Default 100.
+    pub max_batch_length: usize,
 }
 
 /// `[cache]`.
@@ -444,6 +452,7 @@ impl Default for ServerSettings {
                 IpNet::from(std::net::IpAddr::from(std::net::Ipv6Addr::LOCALHOST)),
             ],
             forward_client_ip_header: Some("X-Forwarded-For".into()),
+            listen_backlog: 4096,
         }
     }
 }
@@ -458,6 +467,8 @@ impl Default for Limits {
             max_message_bytes: 1 << 20,
             request_timeout: Duration::from_secs(10),
             header_read_timeout: Duration::from_secs(5),
+            body_read_timeout: Duration::from_secs(10),
+            max_batch_length: 100,
         }
     }
 }

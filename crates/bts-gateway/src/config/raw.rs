@@ -89,6 +89,7 @@ pub(crate) struct RawServer {
     pub(crate) listen: Option<String>,
     pub(crate) trusted_proxies: Option<Vec<String>>,
     pub(crate) forward_client_ip_header: Option<String>,
+    pub(crate) listen_backlog: Option<i64>,
 }
 
 /// `[limits]`.
@@ -102,6 +103,8 @@ pub(crate) struct RawLimits {
     pub(crate) max_message_bytes: Option<i64>,
     pub(crate) request_timeout: Option<String>,
     pub(crate) header_read_timeout: Option<String>,
+    pub(crate) body_read_timeout: Option<String>,
+    pub(crate) max_batch_length: Option<i64>,
 }
 
 /// `[cache]`.

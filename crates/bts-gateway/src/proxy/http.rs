@@ -14,10 +14,16 @@ use crate::pool::Network;
 use axum::http::StatusCode;
 use bts_rpc::{ApiRef, Call, Request, Response};
 use bytes::Bytes;
+use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Instant;
+
+/// Requests of one batch in flight at once.
+const BATCH_CONCURRENCY: usize = 8;
+/// The most a batch's answers may weigh together.
+const MAX_BATCH_ANSWER_BYTES: usize = 32 << 20;
 
 /// Who is asking, and on which network.
 pub struct Origin<'a> {
@@ -73,19 +79,40 @@ pub async fn handle_post(dp: &DataPlane, origin: &Origin<'_>, body: Bytes) -> An
         let e = bts_rpc::ErrorObject::invalid_request("empty batch");
         return Answer::json(StatusCode::BAD_REQUEST, &Response::unreadable(e));
     }
-    let answers = futures_util::future::join_all(
-        items
-            .iter()
-            .map(|item| handle_one(dp, origin, item.get(), Bytes::copy_from_slice(item.get().as_bytes()))),
-    )
-    .await;
+    let max = dp.settings.max_batch_length;
+    if items.len() > max {
+        metrics::limited(Limit::BatchLength);
+        return Answer::error(&ProxyError::BatchTooLong(items.len(), max), None);
+    }
+    // A few at a time, in order: a batch is one client's, and must not take every node at once.
+    let mut answers = futures_util::stream::iter(items)
+        .map(|item| async move {
+            let raw = Bytes::copy_from_slice(item.get().as_bytes());
+            handle_one(dp, origin, item.get(), raw).await
+        })
+        .buffered(BATCH_CONCURRENCY);
     let mut out = Vec::with_capacity(body.len());
     out.push(b'[');
-    for (i, a) in answers.iter().enumerate() {
-        if i > 0 {
+    let mut first = true;
+    while let Some(answer) = answers.next().await {
+        if !first {
             out.push(b',');
         }
-        out.extend_from_slice(&a.body);
+        first = false;
+        if out.len() + answer.body.len() > MAX_BATCH_ANSWER_BYTES {
+            // The rest is not answered: the client learns where, and splits the batch.
+            metrics::limited(Limit::MessageSize);
+            let e = bts_rpc::ErrorObject {
+                code: ProxyError::TooLarge(0).code(),
+                message: format!(
+                    "the batch's answers reach {MAX_BATCH_ANSWER_BYTES} bytes; this and later requests were not answered: split the batch"
+                ),
+                data: None,
+            };
+            out.extend_from_slice(Response::unreadable(e).to_json().as_bytes());
+            break;
+        }
+        out.extend_from_slice(&answer.body);
     }
     out.push(b']');
     Answer {
@@ -96,11 +123,17 @@ pub async fn handle_post(dp: &DataPlane, origin: &Origin<'_>, body: Bytes) -> An
 
 /// Answers one request; `raw` is its exact text, forwarded unchanged when nothing is shared.
 async fn handle_one(dp: &DataPlane, origin: &Origin<'_>, text: &str, raw: Bytes) -> Answer {
+    // Counted before it is read: unreadable requests cost the gateway too.
+    let allowed = dp.rate.allow(origin.client_ip);
     let request = match Request::parse(text) {
         Ok(r) => r,
-        Err(e) => return Answer::json(StatusCode::BAD_REQUEST, &Response::unreadable(e)),
+        Err(e) if allowed => return Answer::json(StatusCode::BAD_REQUEST, &Response::unreadable(e)),
+        Err(_) => {
+            metrics::limited(Limit::Rate);
+            return Answer::error(&ProxyError::RateLimited(dp.rate.per_second()), None);
+        }
     };
-    if !dp.rate.allow(origin.client_ip) {
+    if !allowed {
         metrics::limited(Limit::Rate);
         origin.network.metrics().request(&request.method, Outcome::Limited, 0.0);
         return Answer::error(&ProxyError::RateLimited(dp.rate.per_second()), Some(&request));

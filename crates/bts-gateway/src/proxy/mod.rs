@@ -41,6 +41,10 @@ pub struct Settings {
     pub request_timeout: Duration,
     /// How long a client may take to send its request headers.
     pub header_read_timeout: Duration,
+    /// How long a client may take to send a request body once its headers are in.
+    pub body_read_timeout: Duration,
+    /// Most requests in one HTTP batch.
+    pub max_batch_length: usize,
     /// Immutable answers kept (0: no cache).
     pub cache_entries: usize,
     /// Peers whose `X-Forwarded-For` / `X-Real-IP` are believed.
@@ -95,6 +99,8 @@ impl Settings {
             max_message_bytes: limits.max_message_bytes,
             request_timeout: limits.request_timeout,
             header_read_timeout: limits.header_read_timeout,
+            body_read_timeout: limits.body_read_timeout,
+            max_batch_length: limits.max_batch_length,
             cache_entries: if config.cache.enabled {
                 config.cache.max_entries
             } else {

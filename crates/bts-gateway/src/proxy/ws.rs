@@ -37,6 +37,8 @@ use tracing::{debug, info, warn};
 const FAILOVER_DEADLINE: Duration = Duration::from_secs(15);
 /// How long dialing one node may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a refused client may take to close after our close frame.
+const LINGER: Duration = Duration::from_secs(2);
 /// A client that does not take a message for this long is dropped.
 const CLIENT_SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -89,6 +91,8 @@ struct Link {
 enum Event {
     Client(String),
     ClientGone,
+    /// The client's message is over `max-message-bytes`.
+    ClientTooLarge,
     Upstream(String),
     UpstreamLost(&'static str),
     Nothing,
@@ -126,7 +130,10 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
         let event = tokio::select! {
             m = client_rx.next() => match m {
                 Some(Ok(Message::Text(t))) => Event::Client(t.to_string()),
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => Event::Nothing,
+                // witness_node answers a binary frame like a text one (in a text frame).
+                Some(Ok(Message::Binary(b))) => Event::Client(String::from_utf8_lossy(&b).into_owned()),
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => Event::Nothing,
+                Some(Err(e)) if is_too_large(&e) => Event::ClientTooLarge,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => Event::ClientGone,
             },
             e = upstream_event(&mut s.link) => e,
@@ -146,6 +153,18 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
             },
             Event::Nothing => continue,
             Event::ClientGone => break,
+            Event::ClientTooLarge => {
+                let max = s.ctx.dp.settings.max_message_bytes;
+                metrics::limited(Limit::MessageSize);
+                let refusal = ProxyError::TooLarge(max).response(None).to_json();
+                let _ = send_all(&mut client_tx, vec![refusal]).await;
+                close(&mut client_tx, 1009, "message too large").await;
+                // The rest of the message is still coming: read on (and drop it) until the client
+                // closes, so that closing our end does not reset the connection and with it the
+                // close frame.
+                let _ = tokio::time::timeout(LINGER, async { while client_rx.next().await.is_some() {} }).await;
+                break;
+            }
             Event::Shutdown => {
                 close(&mut client_tx, 1001, "gateway shutting down").await;
                 break;
@@ -159,6 +178,15 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
         let _ = link.sink.close().await;
     }
     metrics::ws_session_closed(network.name());
+}
+
+/// Whether a read failed because the message or a frame is over the size limit.
+fn is_too_large(e: &axum::Error) -> bool {
+    use std::error::Error as _;
+    use tokio_tungstenite::tungstenite::Error;
+    e.source()
+        .and_then(|e| e.downcast_ref::<Error>())
+        .is_some_and(|e| matches!(e, Error::Capacity(_)))
 }
 
 /// The next thing the upstream side has for us; never completes without a link.

@@ -139,6 +139,11 @@ impl RawWs {
         RawWs { socket }
     }
 
+    /// Sends one message as it is.
+    pub async fn send(&mut self, message: Message) {
+        self.socket.send(message).await.unwrap();
+    }
+
     /// Sends a call and returns its answer, passing over notices.
     pub async fn call(&mut self, id: u64, api: Value, method: &str, args: Value) -> Value {
         let request = json!({"id": id, "method": "call", "params": [api, method, args]});
