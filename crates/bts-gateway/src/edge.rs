@@ -101,7 +101,10 @@ pub(crate) async fn handshake(acceptor: &TlsAcceptor, stream: TcpStream, timeout
             debug!(target: "bts_gateway::tls", error = %e, "TLS handshake failed");
             Handshake::Failed
         }
-        Err(_) => Handshake::Failed,
+        Err(_) => {
+            crate::metrics::limited(crate::metrics::Limit::HandshakeTimeout);
+            Handshake::Failed
+        }
     }
 }
 

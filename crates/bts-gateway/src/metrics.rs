@@ -225,6 +225,8 @@ pub enum Limit {
     HeaderTimeout,
     /// A request body not received within `body-read-timeout`.
     BodyTimeout,
+    /// A TLS handshake not done within `header-read-timeout`.
+    HandshakeTimeout,
     /// A batch longer than `max-batch-length`.
     BatchLength,
 }
@@ -239,6 +241,7 @@ impl Limit {
             Limit::MessageSize => "message_size",
             Limit::HeaderTimeout => "header_timeout",
             Limit::BodyTimeout => "body_timeout",
+            Limit::HandshakeTimeout => "handshake_timeout",
             Limit::BatchLength => "batch_length",
         }
     }

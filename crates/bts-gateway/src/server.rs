@@ -312,6 +312,14 @@ async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>,
             forwarded_for: &forwarded,
             https: request.extensions().get::<Scheme>().is_some_and(|s| s.https),
         };
+        // The service gets the whole body or nothing: a slow or oversized one is the gateway's
+        // to refuse, with the same limits as a JSON-RPC request, not the service's to wait for.
+        let (parts, body) = request.into_parts();
+        let body = match read_body(dp, body).await {
+            Ok(body) => body,
+            Err(refusal) => return refusal,
+        };
+        let request = Request::from_parts(parts, axum::body::Body::from(body));
         return dp
             .forward
             .forward(route, request, &client, dp.settings.request_timeout)
@@ -340,20 +348,9 @@ async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>,
             bts_rpc::Response::unreadable(e).to_json().into(),
         );
     }
-    let max = dp.settings.max_message_bytes;
-    // The header read timeout ends with the headers: a body sent a byte a second would hold the
-    // connection (and its buffer) for as long as the client likes.
-    let timeout = dp.settings.body_read_timeout;
-    let body = match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
-        Ok(Ok(b)) => b.to_bytes(),
-        Ok(Err(_)) => {
-            crate::metrics::limited(crate::metrics::Limit::MessageSize);
-            return closing(json_error(&ProxyError::TooLarge(max)));
-        }
-        Err(_) => {
-            crate::metrics::limited(crate::metrics::Limit::BodyTimeout);
-            return closing(json_error(&ProxyError::SlowBody(timeout)));
-        }
+    let body = match read_body(dp, body).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let origin = Origin {
         network: &network,
@@ -413,6 +410,25 @@ fn websocket(
         .read_buffer_size(2048)
         .write_buffer_size(0)
         .on_upgrade(move |socket| ws::run(socket, ctx))
+}
+
+/// Reads a request's whole body within `max-message-bytes` and `body-read-timeout`; the refusal
+/// otherwise. The header read timeout ends with the headers: a body sent a byte a second would
+/// hold the connection (and its buffer) for as long as the client likes.
+async fn read_body(dp: &DataPlane, body: axum::body::Body) -> Result<Bytes, Response> {
+    let max = dp.settings.max_message_bytes;
+    let timeout = dp.settings.body_read_timeout;
+    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(b)) => Ok(b.to_bytes()),
+        Ok(Err(_)) => {
+            crate::metrics::limited(crate::metrics::Limit::MessageSize);
+            Err(closing(json_error(&ProxyError::TooLarge(max))))
+        }
+        Err(_) => {
+            crate::metrics::limited(crate::metrics::Limit::BodyTimeout);
+            Err(closing(json_error(&ProxyError::SlowBody(timeout))))
+        }
+    }
 }
 
 /// `response` with `Connection: close`: the rest of the request's body is never read, so the

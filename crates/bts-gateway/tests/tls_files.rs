@@ -11,40 +11,8 @@ mod support_tls;
 use axum::http::HeaderMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
-use support_proxy::{config_for, devnet, root};
-use support_tls::{TlsGateway, bind_three, https_request, tls_connect};
-
-/// A CA, a certificate for 127.0.0.1 and localhost, and a gateway serving it from files.
-struct Setup {
-    dir: tempfile::TempDir,
-    ca: String,
-    gw: TlsGateway,
-    devnet: bts_devnet::Devnet,
-}
-
-async fn setup(extra: &str) -> Setup {
-    let devnet = devnet(1).await;
-    let dir = tempfile::tempdir().unwrap();
-    let ca = support_tls::make_ca_and_cert(dir.path(), &["127.0.0.1", "localhost"], "server");
-    let toml = format!(
-        "[tls]\nreload-interval = \"100ms\"\n[[tls.certificate]]\ncert = \"{0}/server.pem\"\nkey = \"{0}/server.key\"\n{extra}\n\
-         [[network]]\nname = \"mainnet\"\nchain-id = \"{1}\"\n[[network.backend]]\nurl = \"{2}\"\n",
-        dir.path().display(),
-        devnet.network().config().chain_id,
-        devnet.nodes()[0].ws_url()
-    );
-    let parsed = bts_gateway::GatewayConfig::from_toml(&toml, "<test>").unwrap();
-    let mut config = config_for(&devnet);
-    config.tls = parsed.tls;
-    config.http_routes = parsed.http_routes;
-    let gw = TlsGateway::start(bind_three().await, config);
-    let ca = std::fs::read_to_string(ca).unwrap();
-    // Ready when the first health check admitted the node.
-    while !support_proxy::post(gw.plain, "/", CALL).await.1.contains("result") {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    Setup { dir, ca, gw, devnet }
-}
+use support_proxy::root;
+use support_tls::{https_request, setup, tls_connect};
 
 const CALL: &str = r#"{"id":1,"method":"call","params":[0,"get_chain_id",[]]}"#;
 
