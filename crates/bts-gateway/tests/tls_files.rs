@@ -7,12 +7,14 @@
 
 mod support_proxy;
 mod support_tls;
+mod support_tls_files;
 
 use axum::http::HeaderMap;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support_proxy::root;
-use support_tls::{https_request, setup, tls_connect};
+use support_tls::{https_request, tls_connect};
+use support_tls_files::setup;
 
 const CALL: &str = r#"{"id":1,"method":"call","params":[0,"get_chain_id",[]]}"#;
 

@@ -7,6 +7,7 @@
 
 mod support_proxy;
 mod support_tls;
+mod support_tls_files;
 
 use axum::routing::post;
 use bts_gateway::config::HttpRoute;
@@ -17,7 +18,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 use support_proxy::{config_for, devnet, gateway, raw_http};
-use support_tls::{https_get, setup_with};
+use support_tls::https_get;
+use support_tls_files::setup_with;
 
 /// `bts_gateway_limited_total{limit="<limit>"}` as the plain listener at `addr` reports it.
 async fn limited(addr: SocketAddr, limit: &str) -> u64 {
