@@ -179,3 +179,28 @@ async fn a_request_in_flight_when_the_node_dies_is_answered_by_another() {
     gw.shutdown().await;
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_held_by_a_node_declared_out_is_answered_by_another_at_once() {
+    let devnet = devnet(2).await;
+    let mut config = config_for(&devnet);
+    config.limits.requests_per_second_per_ip = 0;
+    // Far longer than the health checks take to declare a hung node out (about a second): a
+    // request left waiting on it would come back as a timeout.
+    config.limits.request_timeout = std::time::Duration::from_secs(30);
+    config.networks[0].selection = bts_gateway::config::Selection::RoundRobin;
+    let gw = gateway(config).await;
+    support_proxy::fault(devnet.nodes()[0].addr, json!({ "hang": true })).await;
+    // Round robin: half of these reach the hung node before the control plane sees it hang.
+    // Each asks something else, so that none is joined to another's upstream call.
+    let client = HttpClient::new(&gw.http_url(), HttpOptions::default()).unwrap();
+    // Half the gateway's request timeout: a request left on the hung node fails here.
+    let client = client.with_timeout(std::time::Duration::from_secs(15));
+    let ids: Vec<[[String; 1]; 1]> = (0..6).map(|i| [[format!("1.2.{i}")]]).collect();
+    let calls = ids
+        .iter()
+        .map(|args| client.call(bts_rpc::api::database(), "get_objects", args));
+    for answer in futures_util::future::join_all(calls).await {
+        answer.unwrap();
+    }
+}

@@ -252,10 +252,16 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
             keep_alive: backend.http_keep_alive(),
             idempotent: bts_rpc::is_idempotent(method),
         };
-        let result = dp
-            .http
-            .post(&target, body.clone(), header, dp.settings.request_timeout)
-            .await;
+        // A node the control plane declares out while it holds the request (hung, frozen, on
+        // another chain) will not answer in time: the request goes elsewhere at once instead of
+        // waiting out its timeout.
+        let mut eligible = backend.eligible();
+        let result = tokio::select! {
+            result = dp.http.post(&target, body.clone(), header, dp.settings.request_timeout) => result,
+            _ = eligible.wait_for(|ok| !*ok) => Err(super::upstream::UpstreamFailure::Broken(
+                "the node was declared out of health while it held the request".to_owned(),
+            )),
+        };
         let elapsed = started.elapsed();
         match result {
             Ok((status, answer)) if !status.is_server_error() => {
