@@ -9,9 +9,8 @@ mod support_proxy;
 
 use serde_json::Value;
 use std::io::{Read, Write};
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use support_proxy::{RawWs, config_for, devnet, gateway, post, raw_http};
+use support_proxy::{RawWs, config_for, devnet, gateway, limited, post};
 use tokio_tungstenite::tungstenite::Message;
 
 fn parse(body: &str) -> Value {
@@ -24,19 +23,6 @@ async fn within<T>(what: &str, future: impl Future<Output = T>) -> T {
     tokio::time::timeout(Duration::from_secs(10), future)
         .await
         .unwrap_or_else(|_| panic!("no {what} within 10 s"))
-}
-
-/// The value of `bts_gateway_limited_total{limit="<limit>"}` (0 before the first).
-async fn limited(addr: SocketAddr, limit: &str) -> u64 {
-    let (_, text) = raw_http(
-        addr,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned(),
-    )
-    .await;
-    let prefix = format!("bts_gateway_limited_total{{limit=\"{limit}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |v| v.trim().parse().unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,22 +17,9 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use support_proxy::{config_for, devnet, gateway, raw_http};
+use support_proxy::{config_for, devnet, gateway, limited, raw_http};
 use support_tls::https_get;
 use support_tls_files::setup_with;
-
-/// `bts_gateway_limited_total{limit="<limit>"}` as the plain listener at `addr` reports it.
-async fn limited(addr: SocketAddr, limit: &str) -> u64 {
-    let (_, text) = raw_http(
-        addr,
-        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned(),
-    )
-    .await;
-    let prefix = format!("bts_gateway_limited_total{{limit=\"{limit}\"}} ");
-    text.lines()
-        .find_map(|l| l.strip_prefix(&prefix))
-        .map_or(0, |v| v.trim().parse().unwrap())
-}
 
 /// Reads until the peer ends the connection; how long that took (10 s at most).
 fn time_to_end(s: &mut std::net::TcpStream) -> Duration {

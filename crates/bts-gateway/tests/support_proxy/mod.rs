@@ -114,6 +114,20 @@ pub async fn post(addr: SocketAddr, path: &str, body: &str) -> (u16, String) {
     raw_http(addr, request).await
 }
 
+/// `bts_gateway_limited_total{limit="<limit>"}` as the gateway at `addr` reports it (0 before
+/// the first).
+pub async fn limited(addr: SocketAddr, limit: &str) -> u64 {
+    let (_, text) = raw_http(
+        addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned(),
+    )
+    .await;
+    let prefix = format!("bts_gateway_limited_total{{limit=\"{limit}\"}} ");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix))
+        .map_or(0, |v| v.trim().parse().unwrap())
+}
+
 /// Changes a devnet node's faults through its admin endpoint.
 pub async fn fault(node: SocketAddr, change: Value) {
     let (status, body) = post(node, "/devnet/admin", &change.to_string()).await;
