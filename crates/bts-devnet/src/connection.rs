@@ -74,6 +74,11 @@ pub(crate) async fn serve(stream: TcpStream, app: Router, keep_alive: bool, mut 
             if tokio::time::timeout(CLOSE_AFTER, connection.as_mut()).await.is_ok() {
                 return;
             }
+            // Closed now: a graceful shutdown could wait forever on a request whose first bytes
+            // hyper read before the connection went deaf.
+            connection.as_mut().graceful_shutdown();
+            let _ = tokio::time::timeout(CLOSE_AFTER, connection.as_mut()).await;
+            return;
         }
         () = stopped => {}
     }
@@ -100,7 +105,7 @@ struct Deafening {
 impl AsyncRead for Deafening {
     fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
         if self.deaf.load(Ordering::Acquire) {
-            // No waker is kept: the connection is closed within CLOSE_AFTER by its owner.
+            // No waker is kept: the connection's owner drops it within 2 × CLOSE_AFTER.
             return Poll::Pending;
         }
         Pin::new(&mut self.get_mut().inner).poll_read(cx, buf)

@@ -420,10 +420,12 @@ async fn read_body(dp: &DataPlane, body: axum::body::Body) -> Result<Bytes, Resp
     let timeout = dp.settings.body_read_timeout;
     match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
         Ok(Ok(b)) => Ok(b.to_bytes()),
-        Ok(Err(_)) => {
+        Ok(Err(e)) if e.downcast_ref::<http_body_util::LengthLimitError>().is_some() => {
             crate::metrics::limited(crate::metrics::Limit::MessageSize);
             Err(closing(json_error(&ProxyError::TooLarge(max))))
         }
+        // The client broke its body off (a reset, bad chunked encoding): nobody to answer.
+        Ok(Err(_)) => Err(closing(StatusCode::BAD_REQUEST.into_response())),
         Err(_) => {
             crate::metrics::limited(crate::metrics::Limit::BodyTimeout);
             Err(closing(json_error(&ProxyError::SlowBody(timeout))))

@@ -22,8 +22,10 @@ use hyper_util::rt::TokioExecutor;
 use std::error::Error as StdError;
 use std::time::Duration;
 
-/// How long a kept connection may stay idle in the pool.
-const POOL_IDLE: Duration = Duration::from_secs(30);
+/// How long a kept connection may stay idle in the pool: less than the servers' own idle limits
+/// (the gateway closes idle connections after its 5 s header read timeout), so that a kept
+/// connection is rarely reused just as its server closes it.
+const POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// One POST.
 #[derive(Debug, Clone)]
@@ -105,8 +107,12 @@ impl Transport {
         match self.send(&self.pooled, &post, false).await {
             // The server may have closed the kept connection while it was idle.
             Err(PostError::BeforeAnswer(e)) if post.idempotent => {
-                tracing::debug!(target: "bts_rpc::transport", uri = %post.uri, error = %e, "kept connection lost before the answer; again on a new one");
-                self.send(&self.fresh, &post, true).await
+                tracing::debug!(target: "bts_rpc::transport", uri = %post.uri, error = %e, "connection lost before the answer; again on a new one");
+                match self.send(&self.fresh, &post, true).await {
+                    // The first attempt may have arrived: the failure must not say "not sent".
+                    Err(PostError::Connect(_)) => Err(PostError::BeforeAnswer(e)),
+                    other => other,
+                }
             }
             other => other,
         }

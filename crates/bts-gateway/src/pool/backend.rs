@@ -62,8 +62,8 @@ impl Backend {
             id,
             network: network.to_owned(),
             metrics: metrics::RequestMetrics::new(network, Some(&config.url)),
-            // The configuration made this URL from one it had parsed; should it still not parse,
-            // POSTs to "/" fail to connect and the failure names the backend.
+            // The configuration made this URL from one it had parsed, so it parses; were it not,
+            // POSTs to "/" would fail (hyper wants an absolute URI) instead of the process.
             http_uri: config.http_url.parse().unwrap_or_default(),
             config,
             healthy: AtomicBool::new(false),

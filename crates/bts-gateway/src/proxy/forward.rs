@@ -1,5 +1,6 @@
 //! `[[http-route]]`: a path prefix forwarded to a plain HTTP service (the faucet), so one TLS
-//! endpoint serves the API and the faucet. The request and answer stream through; hop-by-hop
+//! endpoint serves the API and the faucet. The request comes whole (the server reads its body
+//! within the gateway's limits first), the answer streams through; hop-by-hop
 //! headers are dropped; the service learns the client from `X-Forwarded-For` (the chain the
 //! trusted proxies gave, plus the peer), `X-Forwarded-Proto` and `X-Forwarded-Host`.
 //!

@@ -100,14 +100,16 @@ pub async fn handle_post(dp: &DataPlane, origin: &Origin<'_>, body: Bytes) -> An
         }
         first = false;
         if out.len() + answer.body.len() > MAX_BATCH_ANSWER_BYTES {
-            // The rest is not answered: the client learns where, and splits the batch.
+            // The rest is not answered: the client learns where, and splits the batch. Requests
+            // already in flight may have been executed, so repeating them is not safe.
             metrics::limited(Limit::MessageSize);
             let e = bts_rpc::ErrorObject {
                 code: ProxyError::TooLarge(0).code(),
                 message: format!(
-                    "the batch's answers reach {MAX_BATCH_ANSWER_BYTES} bytes; this and later requests were not answered: split the batch"
+                    "the batch's answers reach {MAX_BATCH_ANSWER_BYTES} bytes; this and later requests were not answered \
+                     (those already sent to a node may have been executed): split the batch"
                 ),
-                data: None,
+                data: Some(serde_json::json!({ "who": "client", "retry_safe": false, "source": "bts-gateway" })),
             };
             out.extend_from_slice(Response::unreadable(e).to_json().as_bytes());
             break;
@@ -239,6 +241,9 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     let network = origin.network;
     let mut tried = Vec::new();
     let mut last: Option<super::upstream::UpstreamFailure> = None;
+    // Whether any node tried may have received the request: the last failure alone does not say
+    // (a broadcast sent to one node, then refused by the next).
+    let mut maybe_sent = false;
     while tried.len() < MAX_ATTEMPTS {
         let Some(backend) = network.pick(origin.client_ip, &tried) else {
             break;
@@ -252,13 +257,12 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
             keep_alive: backend.http_keep_alive(),
             idempotent: bts_rpc::is_idempotent(method),
         };
-        // A node the control plane declares out while it holds the request (hung, frozen, on
+        // A node the health checks declare out while it holds the request (hung, frozen, on
         // another chain) will not answer in time: the request goes elsewhere at once instead of
-        // waiting out its timeout.
-        let mut eligible = backend.eligible();
+        // waiting out its timeout. A cordoned or removed node is drained, not cut.
         let result = tokio::select! {
             result = dp.http.post(&target, body.clone(), header, dp.settings.request_timeout) => result,
-            _ = eligible.wait_for(|ok| !*ok) => Err(super::upstream::UpstreamFailure::Broken(
+            () = declared_unhealthy(&backend) => Err(super::upstream::UpstreamFailure::Broken(
                 "the node was declared out of health while it held the request".to_owned(),
             )),
         };
@@ -278,6 +282,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
             Ok((status, _)) => last = Some(super::upstream::UpstreamFailure::Status(status)),
             Err(failure) => last = Some(failure),
         }
+        maybe_sent |= last.as_ref().is_some_and(super::upstream::UpstreamFailure::maybe_sent);
         backend.observe(elapsed, false);
         backend.metrics().upstream(elapsed.as_secs_f64());
         metrics::retry(network.name());
@@ -292,7 +297,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         },
         Some(f) => ProxyError::Upstream {
             detail: f.describe(),
-            maybe_sent: f.maybe_sent(),
+            maybe_sent,
             idempotent: bts_rpc::is_idempotent(method),
         },
     };
@@ -303,6 +308,22 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     };
     network.metrics().request(method, outcome, 0.0);
     Err(error)
+}
+
+/// Completes when `backend`'s health checks declare it out; never for a cordon or a removal (a
+/// drain lets requests in flight finish). Health is read from the backend's flag at each change
+/// of its eligibility, so a stale value of the watch never cuts a request.
+async fn declared_unhealthy(backend: &crate::pool::Backend) {
+    let mut eligible = backend.eligible();
+    loop {
+        if !backend.is_healthy() {
+            return;
+        }
+        if eligible.changed().await.is_err() {
+            // The backend is gone with its sender: nothing will change any more.
+            return std::future::pending().await;
+        }
+    }
 }
 
 /// Whether a node's answer is an error object, without parsing it: the node writes `"error":` or

@@ -37,8 +37,8 @@ use tracing::{debug, info, warn};
 const FAILOVER_DEADLINE: Duration = Duration::from_secs(15);
 /// How long dialing one node may take.
 const DIAL_TIMEOUT: Duration = Duration::from_secs(3);
-/// How long a refused client may take to close after our close frame.
-const LINGER: Duration = Duration::from_secs(2);
+/// How long a connection refused for an oversized message is held open after the close frame.
+const LINGER: Duration = Duration::from_secs(1);
 /// A client that does not take a message for this long is dropped.
 const CLIENT_SEND_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -159,10 +159,10 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
                 let refusal = ProxyError::TooLarge(max).response(None).to_json();
                 let _ = send_all(&mut client_tx, vec![refusal]).await;
                 close(&mut client_tx, 1009, "message too large").await;
-                // The rest of the message is still coming: read on (and drop it) until the client
-                // closes, so that closing our end does not reset the connection and with it the
-                // close frame.
-                let _ = tokio::time::timeout(LINGER, async { while client_rx.next().await.is_some() {} }).await;
+                // The rest of the message may still be coming, and the stream cannot be read after
+                // its error: closing at once with bytes unread would reset the connection and
+                // could discard the close frame on its way. Hold the socket a moment first.
+                tokio::time::sleep(LINGER).await;
                 break;
             }
             Event::Shutdown => {
@@ -488,19 +488,29 @@ impl Session {
         Ok(())
     }
 
-    /// Error answers for every client request still waiting, when the session gives up.
+    /// Error answers for every client request still waiting, when the session gives up. A
+    /// waiting broadcast may have reached the lost node, so its error never says it is safe to
+    /// repeat, whatever `e` says of the session.
     fn fail_pending(&mut self, e: &ProxyError) -> Vec<String> {
         std::mem::take(&mut self.pending)
             .into_values()
             .filter_map(|p| match p {
-                Pending::Client(request) => Some(
-                    Response {
-                        id: request.id,
-                        jsonrpc: request.jsonrpc,
-                        outcome: Err(e.to_error_object()),
+                Pending::Client(request) => {
+                    let mut error = e.to_error_object();
+                    if let Some(data) = error.data.as_mut()
+                        && !bts_rpc::is_idempotent(&request.method)
+                    {
+                        data["retry_safe"] = serde_json::Value::Bool(false);
                     }
-                    .to_json(),
-                ),
+                    Some(
+                        Response {
+                            id: request.id,
+                            jsonrpc: request.jsonrpc,
+                            outcome: Err(error),
+                        }
+                        .to_json(),
+                    )
+                }
                 Pending::Replay { .. } => None,
             })
             .collect()
