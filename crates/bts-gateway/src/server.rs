@@ -356,6 +356,7 @@ async fn rpc(State(st): State<AppState>, Extension(Peer(peer)): Extension<Peer>,
         network: &network,
         client_ip: client,
         forwarded_for: &forwarded,
+        max_answer_bytes: crate::proxy::upstream::MAX_ANSWER_BYTES,
     };
     let answer = http::handle_post(dp, &origin, body).await;
     json_response(answer.status, answer.body)

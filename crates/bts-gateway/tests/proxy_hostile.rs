@@ -178,3 +178,32 @@ async fn a_connection_cut_for_slow_headers_is_counted() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_item_gets_a_smaller_share_of_answer_than_a_request_alone() {
+    let devnet = devnet(1).await;
+    let mut config = config_for(&devnet);
+    config.limits.requests_per_second_per_ip = 0;
+    let gw = gateway(config).await;
+    // The registrar's account object, 6000 times: an answer of several MiB.
+    let ids = vec!["1.2.7"; 6000];
+    let call = serde_json::json!({"id": 1, "method": "call", "params": ["database", "get_objects", [ids]]}).to_string();
+    let (status, alone) = post(gw.addr, "/", &call).await;
+    assert_eq!(status, 200);
+    assert!(
+        alone.len() > 4 << 20,
+        "the answer is over a batch item's share: {} bytes",
+        alone.len()
+    );
+    assert!(parse(&alone)["result"].is_array());
+    let (status, batch) = post(gw.addr, "/", &format!("[{call}]")).await;
+    assert_eq!(status, 200);
+    let item = &parse(&batch)[0];
+    assert!(
+        item["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("larger than 4194304 bytes"),
+        "{item}"
+    );
+}

@@ -33,6 +33,9 @@ pub struct Origin<'a> {
     pub client_ip: IpAddr,
     /// The value of the forwarding header sent to nodes.
     pub forwarded_for: &'a str,
+    /// The largest answer taken from a node for one request ([`super::upstream::MAX_ANSWER_BYTES`],
+    /// less for a batch's items).
+    pub max_answer_bytes: usize,
 }
 
 /// An answer for the HTTP client.
@@ -85,6 +88,14 @@ pub async fn handle_post(dp: &DataPlane, origin: &Origin<'_>, body: Bytes) -> An
         return Answer::error(&ProxyError::BatchTooLong(items.len(), max), None);
     }
     // A few at a time, in order: a batch is one client's, and must not take every node at once.
+    // Each item's answer is bounded so that those in flight together stay within the batch's.
+    let item_origin = Origin {
+        network: origin.network,
+        client_ip: origin.client_ip,
+        forwarded_for: origin.forwarded_for,
+        max_answer_bytes: origin.max_answer_bytes.min(MAX_BATCH_ANSWER_BYTES / BATCH_CONCURRENCY),
+    };
+    let origin = &item_origin;
     let mut answers = futures_util::stream::iter(items)
         .map(|item| async move {
             let raw = Bytes::copy_from_slice(item.get().as_bytes());
@@ -256,6 +267,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
             uri: backend.http_uri(),
             keep_alive: backend.http_keep_alive(),
             idempotent: bts_rpc::is_idempotent(method),
+            max_answer_bytes: origin.max_answer_bytes,
         };
         // A node the health checks declare out while it holds the request (hung, frozen, on
         // another chain) will not answer in time: the request goes elsewhere at once instead of

@@ -14,7 +14,7 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
 /// Largest answer accepted from a node (get_block of a full block, full accounts...).
-const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
+pub const MAX_ANSWER_BYTES: usize = 64 * 1024 * 1024;
 
 /// Why a node gave no answer.
 #[derive(Debug, Clone)]
@@ -59,6 +59,8 @@ pub struct Target<'a> {
     pub keep_alive: bool,
     /// Whether the request may be sent twice ([`bts_rpc::is_idempotent`]).
     pub idempotent: bool,
+    /// The largest answer read from the node.
+    pub max_answer_bytes: usize,
 }
 
 impl Default for HttpUpstream {
@@ -90,7 +92,7 @@ impl HttpUpstream {
             header: forwarded.as_ref().map(|v| (forward.0, v)),
             keep_alive: target.keep_alive,
             idempotent: target.idempotent,
-            max_answer_bytes: MAX_ANSWER_BYTES,
+            max_answer_bytes: target.max_answer_bytes,
         };
         match tokio::time::timeout(timeout, self.transport.post(post)).await {
             Ok(Ok(answer)) => Ok(answer),
