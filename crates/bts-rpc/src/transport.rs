@@ -57,13 +57,6 @@ pub enum PostError {
     TooLarge(usize),
 }
 
-impl PostError {
-    /// Whether the server may have received the request.
-    pub fn maybe_sent(&self) -> bool {
-        !matches!(self, PostError::Connect(_))
-    }
-}
-
 impl std::fmt::Display for PostError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {

@@ -255,6 +255,8 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     // Whether any node tried may have received the request: the last failure alone does not say
     // (a broadcast sent to one node, then refused by the next).
     let mut maybe_sent = false;
+    let idempotent = bts_rpc::is_idempotent(method);
+    let forwarded = axum::http::HeaderValue::from_str(origin.forwarded_for).ok();
     while tried.len() < MAX_ATTEMPTS {
         let Some(backend) = network.pick(origin.client_ip, &tried) else {
             break;
@@ -262,18 +264,19 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         tried.push(backend.id());
         let _in_flight = backend.begin();
         let started = Instant::now();
-        let header = (&dp.settings.forward_header, origin.forwarded_for);
-        let target = super::upstream::Target {
+        let post = bts_rpc::transport::Post {
             uri: backend.http_uri(),
+            body: body.clone(),
+            header: forwarded.as_ref().map(|v| (&dp.settings.forward_header, v)),
             keep_alive: backend.http_keep_alive(),
-            idempotent: bts_rpc::is_idempotent(method),
+            idempotent,
             max_answer_bytes: origin.max_answer_bytes,
         };
         // A node the health checks declare out while it holds the request (hung, frozen, on
         // another chain) will not answer in time: the request goes elsewhere at once instead of
         // waiting out its timeout. A cordoned or removed node is drained, not cut.
         let result = tokio::select! {
-            result = dp.http.post(&target, body.clone(), header, dp.settings.request_timeout) => result,
+            result = dp.http.post(post, dp.settings.request_timeout) => result,
             () = declared_unhealthy(&backend) => Err(super::upstream::UpstreamFailure::Broken(
                 "the node was declared out of health while it held the request".to_owned(),
             )),
@@ -305,12 +308,12 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         },
         Some(super::upstream::UpstreamFailure::Timeout) => ProxyError::Timeout {
             after: dp.settings.request_timeout,
-            idempotent: bts_rpc::is_idempotent(method),
+            idempotent,
         },
         Some(f) => ProxyError::Upstream {
             detail: f.describe(),
             maybe_sent,
-            idempotent: bts_rpc::is_idempotent(method),
+            idempotent,
         },
     };
     let outcome = match error {

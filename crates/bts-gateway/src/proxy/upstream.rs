@@ -3,7 +3,7 @@
 //! `http-keep-alive = true`), and WebSocket dialing with small buffers (a gateway holds one
 //! upstream socket per client session).
 
-use axum::http::{HeaderName, HeaderValue, StatusCode, Uri};
+use axum::http::{HeaderName, HeaderValue, StatusCode};
 use bts_rpc::transport::{Post, PostError, Transport};
 use bytes::Bytes;
 use futures_util::stream::{SplitSink, SplitStream};
@@ -51,18 +51,6 @@ pub struct HttpUpstream {
     transport: Transport,
 }
 
-/// Where a POST goes and how.
-pub struct Target<'a> {
-    /// The node's `http://` URL.
-    pub uri: &'a Uri,
-    /// Whether the node keeps connections open between requests (`http-keep-alive`).
-    pub keep_alive: bool,
-    /// Whether the request may be sent twice ([`bts_rpc::is_idempotent`]).
-    pub idempotent: bool,
-    /// The largest answer read from the node.
-    pub max_answer_bytes: usize,
-}
-
 impl Default for HttpUpstream {
     fn default() -> Self {
         Self::new()
@@ -77,23 +65,8 @@ impl HttpUpstream {
         }
     }
 
-    /// POSTs `body` to the target and returns the node's status and answer.
-    pub async fn post(
-        &self,
-        target: &Target<'_>,
-        body: Bytes,
-        forward: (&HeaderName, &str),
-        timeout: Duration,
-    ) -> Result<(StatusCode, Bytes), UpstreamFailure> {
-        let forwarded = HeaderValue::from_str(forward.1).ok();
-        let post = Post {
-            uri: target.uri,
-            body,
-            header: forwarded.as_ref().map(|v| (forward.0, v)),
-            keep_alive: target.keep_alive,
-            idempotent: target.idempotent,
-            max_answer_bytes: target.max_answer_bytes,
-        };
+    /// Sends `post` and returns the node's status and answer, within `timeout`.
+    pub async fn post(&self, post: Post<'_>, timeout: Duration) -> Result<(StatusCode, Bytes), UpstreamFailure> {
         match tokio::time::timeout(timeout, self.transport.post(post)).await {
             Ok(Ok(answer)) => Ok(answer),
             Ok(Err(PostError::Connect(e))) => Err(UpstreamFailure::Connect(e)),
