@@ -184,14 +184,18 @@ async fn websocket(socket: WebSocket, node: Arc<Node>, mut shutdown: watch::Rece
     loop {
         let out = tokio::select! {
             msg = stream.next() => match msg {
-                Some(Ok(Message::Text(text))) => {
+                Some(Ok(message @ (Message::Text(_) | Message::Binary(_)))) => {
                     if node.faults().hanging() {
                         continue;
                     }
                     delay(&node).await;
-                    session.handle(text.as_str())
+                    // witness_node reads a binary frame as it reads a text one (answering in text).
+                    match message {
+                        Message::Text(text) => session.handle(text.as_str()),
+                        other => session.handle(&String::from_utf8_lossy(&other.into_data())),
+                    }
                 }
-                Some(Ok(Message::Binary(_) | Message::Ping(_) | Message::Pong(_))) => continue,
+                Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,
                 Some(Ok(Message::Close(_)) | Err(_)) | None => break,
             },
             event = events.recv() => match event {

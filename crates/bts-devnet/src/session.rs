@@ -111,7 +111,12 @@ impl Session {
     /// its block is answered from [`Session::on_block`].
     pub fn handle(&mut self, text: &str) -> Vec<Outgoing> {
         if text.trim_start().starts_with('[') {
-            let e = ErrorObject::invalid_request("batch requests are not supported by witness_node");
+            // witness_node's own words (and HTTP 400), over both transports.
+            let e = ErrorObject {
+                code: ErrorObject::INVALID_REQUEST,
+                message: "Batch requests not supported".to_owned(),
+                data: None,
+            };
             return vec![reply(Response::unreadable(e))];
         }
         let request = match Request::parse(text) {

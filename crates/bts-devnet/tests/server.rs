@@ -154,13 +154,42 @@ async fn http_answers_like_the_node() {
     let batch = r#"[{"id":1,"method":"get_chain_id","params":[]}]"#;
     let answer = raw_http(node.addr, post("/", batch)).await;
     assert!(
-        answer.starts_with("HTTP/1.1 400") && answer.contains("-32600"),
-        "{answer}"
+        answer.starts_with("HTTP/1.1 400")
+            && answer.ends_with(
+                r#"{"id":null,"jsonrpc":"2.0","error":{"code":-32600,"message":"Batch requests not supported"}}"#
+            ),
+        "witness_node's answer, word for word: {answer}"
     );
     // A request without "jsonrpc" is answered without it.
     let plain = r#"{"id":9,"method":"call","params":[0,"get_account_by_name",["nobody-here"]]}"#;
     let answer = raw_http(node.addr, post("/", plain)).await;
     assert!(answer.ends_with(r#"{"id":9,"result":null}"#), "{answer}");
+    devnet.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_binary_frame_is_answered_like_a_text_frame() {
+    use futures_util::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let devnet = support::devnet(1, Prefix::BTS).await;
+    let (mut socket, _) = tokio_tungstenite::connect_async(devnet.nodes()[0].ws_url())
+        .await
+        .unwrap();
+    let call = r#"{"id":3,"method":"call","params":[0,"get_chain_id",[]]}"#;
+    socket
+        .send(Message::Binary(call.as_bytes().to_vec().into()))
+        .await
+        .unwrap();
+    let answer = tokio::time::timeout(Duration::from_secs(10), socket.next())
+        .await
+        .expect("witness_node answers a binary frame")
+        .unwrap()
+        .unwrap();
+    let Message::Text(text) = answer else {
+        panic!("the answer comes in a text frame: {answer:?}")
+    };
+    let expected = json!({"id": 3, "result": devnet.network().config().chain_id.to_string()});
+    assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), expected);
     devnet.shutdown().await;
 }
 
