@@ -67,14 +67,7 @@ async fn file_certificates_reload_without_dropping_open_connections() {
 
 /// Runs `openssl s_client` against `port` with `args`; true when the handshake succeeded.
 fn openssl_handshake(port: u16, args: &[&str]) -> bool {
-    let out = Command::new("openssl")
-        .args([
-            "s_client",
-            "-connect",
-            &format!("127.0.0.1:{port}"),
-            "-servername",
-            "localhost",
-        ])
+    let out = support_tls_files::s_client(port)
         .args(args)
         .stdin(Stdio::null())
         .output()

@@ -13,7 +13,7 @@ use axum::routing::post;
 use bts_gateway::config::HttpRoute;
 use std::io::{Read, Write};
 use std::net::SocketAddr;
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -90,14 +90,7 @@ async fn renegotiation_is_refused() {
     let port = s.gw.tls.port();
     // `R` asks openssl s_client to renegotiate (TLS 1.2 only; 1.3 has no renegotiation).
     let output = tokio::task::spawn_blocking(move || {
-        let mut child = Command::new("openssl")
-            .args([
-                "s_client",
-                "-connect",
-                &format!("127.0.0.1:{port}"),
-                "-servername",
-                "localhost",
-            ])
+        let mut child = support_tls_files::s_client(port)
             .arg("-tls1_2")
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

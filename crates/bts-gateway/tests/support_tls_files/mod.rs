@@ -48,3 +48,17 @@ pub async fn setup_with(extra: &str, adjust: impl FnOnce(&mut bts_gateway::Gatew
     }
     Setup { dir, ca, gw, devnet }
 }
+
+/// `openssl s_client` (Debian's, installed by scripts/setup-system) for the gateway's TLS listener
+/// on `port`, with SNI `localhost`; add arguments and run it.
+pub fn s_client(port: u16) -> std::process::Command {
+    let mut command = std::process::Command::new("openssl");
+    command.args([
+        "s_client",
+        "-connect",
+        &format!("127.0.0.1:{port}"),
+        "-servername",
+        "localhost",
+    ]);
+    command
+}
