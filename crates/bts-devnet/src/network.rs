@@ -8,36 +8,28 @@
 //! block ids. A frozen node stops applying blocks (its head falls behind) and catches up when it
 //! is thawed, as a real node resyncs.
 //!
-//! Time comes from tokio's clock (`tokio::time::Instant`), so tests can pause it.
+//! A node may also live in another process: a follower ([`crate::follow`]) fills its own ledger
+//! from an upstream node and relays its clients' broadcasts there ([`Relay::Upstream`]).
 
 use crate::chain::{BlockProduced, Chain, ChainConfig, ConfigError};
 use crate::faults::Faults;
+use crate::follow::Upstream;
+pub use crate::ledger::BlockRecord;
+use crate::ledger::{AppendError, Ledger};
 use bts_protocol::{SignedTransaction, TimePointSec, TransactionId};
-use bts_rpc::FcException;
-use std::sync::{Arc, Mutex, RwLock};
+use bts_rpc::{ErrorObject, FcException};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
-use tokio::sync::{Notify, broadcast, watch};
+use tokio::sync::{broadcast, watch};
 use tracing::{debug, error, info};
 
-/// A block as the network ordered it: enough for any replica to apply it.
-#[derive(Debug)]
-pub struct BlockRecord {
-    /// Block number.
-    pub num: u32,
-    /// Timestamp.
-    pub time: TimePointSec,
-    /// The transactions, in order.
-    pub transactions: Vec<SignedTransaction>,
-}
-
 /// The ordering side of a network: the canonical chain, the transactions waiting for the next
-/// block, and the log of all blocks.
+/// block, and the ledger of all blocks.
 pub struct Network {
     name: String,
     config: ChainConfig,
     producer: Mutex<Producer>,
-    log: RwLock<Vec<Arc<BlockRecord>>>,
-    new_block: Notify,
+    ledger: Arc<Ledger>,
 }
 
 struct Producer {
@@ -46,18 +38,30 @@ struct Producer {
 }
 
 impl Network {
-    /// A network at genesis; an invalid configuration is an error naming the bad setting. Call
-    /// [`Network::produce_blocks`] to make it tick.
+    /// A network at genesis, its blocks kept in memory; an invalid configuration is an error
+    /// naming the bad setting. Call [`Network::produce_blocks`] to make it tick.
     pub fn new(name: &str, config: ChainConfig) -> Result<Arc<Network>, ConfigError> {
+        Network::resume(name, config, Arc::new(Ledger::memory()))
+    }
+
+    /// A network that continues the blocks of `ledger` (read from a data dir): the canonical
+    /// chain applies them again, so it reaches the state it had when it stopped.
+    pub fn resume(name: &str, config: ChainConfig, ledger: Arc<Ledger>) -> Result<Arc<Network>, ConfigError> {
+        let mut chain = Chain::new(config.clone())?;
+        for record in ledger.range(1, usize::MAX) {
+            apply_record(&mut chain, &record, name);
+        }
+        if ledger.head() > 0 {
+            info!(target: "bts_devnet::network", network = %name, head = ledger.head(), "resumed the stored chain");
+        }
         Ok(Arc::new(Network {
             name: name.to_owned(),
             producer: Mutex::new(Producer {
-                chain: Chain::new(config.clone())?,
+                chain,
                 pending: Vec::new(),
             }),
             config,
-            log: RwLock::new(Vec::new()),
-            new_block: Notify::new(),
+            ledger,
         }))
     }
 
@@ -71,6 +75,11 @@ impl Network {
         &self.config
     }
 
+    /// The blocks made so far.
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
     /// Checks a transaction against the canonical chain and queues it for the next block, as a
     /// node does when it receives a transaction from a client and relays it to the producers.
     pub fn push(&self, tx: &SignedTransaction) -> Result<TransactionId, FcException> {
@@ -80,37 +89,29 @@ impl Network {
         Ok(id)
     }
 
-    /// Makes the next block at `time` from the queued transactions.
-    pub fn produce_block(&self, time: TimePointSec) -> Arc<BlockRecord> {
-        let record = {
-            let mut producer = self.producer.lock().expect("producer lock");
-            let produced = producer.chain.produce_block(time);
-            // The block holds what the chain included; what it left pending (a full block) waits
-            // for the next one, and what no longer applies is gone, as on the node.
-            let included: Vec<TransactionId> = produced.confirmations.iter().map(|c| c.id).collect();
-            let (transactions, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut producer.pending)
-                .into_iter()
-                .partition(|tx| included.contains(&tx.id()));
-            producer.pending = rest
-                .into_iter()
-                .filter(|tx| produced.dropped.iter().all(|(id, _)| *id != tx.id()))
-                .collect();
-            Arc::new(BlockRecord {
-                num: produced.block_num,
-                time: produced.timestamp,
-                transactions,
-            })
-        };
-        self.log.write().expect("log lock").push(record.clone());
-        self.new_block.notify_waiters();
+    /// Makes the next block at `time` from the queued transactions and appends it to the ledger.
+    /// An error means the block could not be stored (a full disk): the chain cannot go on.
+    pub fn produce_block(&self, time: TimePointSec) -> Result<Arc<BlockRecord>, AppendError> {
+        // The producer lock is held until the block is in the ledger, so blocks enter it in order.
+        let mut producer = self.producer.lock().expect("producer lock");
+        let produced = producer.chain.produce_block(time);
+        // The block holds what the chain included; what it left pending (a full block) waits
+        // for the next one, and what no longer applies is gone, as on the node.
+        let included: Vec<TransactionId> = produced.confirmations.iter().map(|c| c.id).collect();
+        let (transactions, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut producer.pending)
+            .into_iter()
+            .partition(|tx| included.contains(&tx.id()));
+        producer.pending = rest
+            .into_iter()
+            .filter(|tx| produced.dropped.iter().all(|(id, _)| *id != tx.id()))
+            .collect();
+        let record = self.ledger.append(BlockRecord {
+            num: produced.block_num,
+            time: produced.timestamp,
+            transactions,
+        })?;
         debug!(target: "bts_devnet::network", network = %self.name, block = record.num, txs = record.transactions.len(), "block produced");
-        record
-    }
-
-    /// The block after `num`, if the network has produced it.
-    fn block_after(&self, num: u32) -> Option<Arc<BlockRecord>> {
-        // Block n is at index n - 1: the log starts with block 1.
-        self.log.read().expect("log lock").get(num as usize).cloned()
+        Ok(record)
     }
 
     /// The head block time of the canonical chain.
@@ -118,32 +119,73 @@ impl Network {
         self.producer.lock().expect("producer lock").chain.head_block_time()
     }
 
-    /// Produces a block every interval until `stop` turns true. Block times are whole slots; the
-    /// block of time T is made when the wall clock reads T (or at once if T is past, for a chain
-    /// whose genesis was pinned in the past), then the pace is kept with tokio's clock.
+    /// Produces a block in every slot until `stop` turns true. Block times are whole slots
+    /// (genesis time plus a multiple of the interval); the block of slot T is made when the wall
+    /// clock reads T. A slot that passed while the producer could not run (stopped, restarted
+    /// later) is missed, as on a real chain: the next block takes the current slot. A chain whose
+    /// head is ahead of the wall clock (a genesis pinned in the future) waits for it.
     pub async fn produce_blocks(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
-        let interval = self.config.block_interval.max(1);
-        let first = self.head_time().saturating_add(interval);
-        let wall = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
-        let delay = Duration::from_secs(u64::from(first.secs()).saturating_sub(wall));
-        let start = tokio::time::Instant::now() + delay;
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
         };
         tokio::pin!(stopped);
-        let mut next = first;
         loop {
-            let due = start + Duration::from_secs(u64::from(next.secs() - first.secs()));
+            let (slot, wait) = next_slot(&self.config, self.head_time(), wall_clock_millis());
             tokio::select! {
-                () = tokio::time::sleep_until(due) => {}
+                () = tokio::time::sleep(wait) => {}
                 () = &mut stopped => return,
             }
-            self.produce_block(next);
-            next = next.saturating_add(interval);
+            if let Err(e) = self.produce_block(slot) {
+                error!(target: "bts_devnet::network", network = %self.name, error = %e, "cannot store the next block; block production stopped");
+                return;
+            }
         }
     }
+}
+
+/// Milliseconds since 1970 by the system clock.
+fn wall_clock_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The slot of the next block after `head` at wall time `now_ms`, and how long until it is due:
+/// the first slot after the head that is not already over.
+fn next_slot(config: &ChainConfig, head: TimePointSec, now_ms: u64) -> (TimePointSec, Duration) {
+    let interval = u64::from(config.block_interval.max(1));
+    let genesis = u64::from(config.genesis_time.secs());
+    let after_head = u64::from(head.secs()) + interval;
+    // The current slot, if the wall clock is past genesis: a slot still running is not over.
+    let now = now_ms / 1000;
+    let current = genesis + now.saturating_sub(genesis) / interval * interval;
+    let slot = after_head.max(current);
+    let wait = Duration::from_millis((slot * 1000).saturating_sub(now_ms));
+    (TimePointSec(u32::try_from(slot).unwrap_or(u32::MAX)), wait)
+}
+
+/// Applies one block record to a chain: its transactions, then the block itself.
+fn apply_record(chain: &mut Chain, block: &BlockRecord, who: &str) -> BlockProduced {
+    for tx in &block.transactions {
+        // The producer accepted this transaction against the same state; a replica that
+        // disagrees has a determinism bug, which must be loud.
+        if let Err(e) = chain.push_transaction(tx) {
+            error!(target: "bts_devnet::network", node = %who, block = block.num, error = %e.text(), "replica rejected a block's transaction");
+        }
+    }
+    let produced = chain.produce_block(block.time);
+    if produced.block_num != block.num {
+        error!(target: "bts_devnet::network", node = %who, expected = block.num, got = produced.block_num, "replica out of step");
+    }
+    produced
+}
+
+/// Where a node sends the transactions its clients broadcast.
+pub enum Relay {
+    /// To the producer in this process.
+    Producer(Arc<Network>),
+    /// To the upstream node this node follows (which relays them further up).
+    Upstream(Arc<Upstream>),
 }
 
 /// What a node tells its connections.
@@ -158,25 +200,46 @@ pub enum NodeEvent {
 /// One node of a network: a replica of the chain, its faults, and the events its clients see.
 pub struct Node {
     name: String,
-    network: Arc<Network>,
+    config: ChainConfig,
+    ledger: Arc<Ledger>,
+    relay: Relay,
     chain: Mutex<Chain>,
     faults: Faults,
     events: broadcast::Sender<NodeEvent>,
 }
 
 impl Node {
-    /// A node at genesis; [`Node::follow`] makes it apply the network's blocks.
+    /// A node of the producer's network at genesis; [`Node::follow`] makes it apply the
+    /// network's blocks.
     pub fn new(name: &str, network: &Arc<Network>) -> Arc<Node> {
-        let (events, _) = broadcast::channel(256);
         // The network was built from the same configuration, so it is valid.
-        let chain = Chain::new(network.config.clone()).expect("the network's configuration was validated");
-        Arc::new(Node {
+        Node::with_relay(
+            name,
+            network.config.clone(),
+            network.ledger.clone(),
+            Relay::Producer(network.clone()),
+        )
+        .expect("the network's configuration was validated")
+    }
+
+    /// A node at genesis that applies the blocks of `ledger` and relays broadcasts to `relay`.
+    pub fn with_relay(
+        name: &str,
+        config: ChainConfig,
+        ledger: Arc<Ledger>,
+        relay: Relay,
+    ) -> Result<Arc<Node>, ConfigError> {
+        let (events, _) = broadcast::channel(256);
+        let chain = Chain::new(config.clone())?;
+        Ok(Arc::new(Node {
             name: name.to_owned(),
-            network: network.clone(),
+            config,
+            ledger,
+            relay,
             chain: Mutex::new(chain),
             faults: Faults::default(),
             events,
-        })
+        }))
     }
 
     /// The node's name.
@@ -184,9 +247,29 @@ impl Node {
         &self.name
     }
 
-    /// The network the node belongs to.
-    pub fn network(&self) -> &Arc<Network> {
-        &self.network
+    /// The chain's genesis configuration.
+    pub fn config(&self) -> &ChainConfig {
+        &self.config
+    }
+
+    /// The block records the node applies (and serves to followers).
+    pub fn ledger(&self) -> &Arc<Ledger> {
+        &self.ledger
+    }
+
+    /// Whether this node follows another one (rather than running beside the producer).
+    pub fn is_follower(&self) -> bool {
+        matches!(self.relay, Relay::Upstream(_))
+    }
+
+    /// Relays a transaction a client broadcast: checked by the producer and queued for its next
+    /// block. An error is the answer for the client: the producer's rejection, or why the
+    /// upstream could not be reached.
+    pub async fn relay(&self, tx: &SignedTransaction) -> Result<TransactionId, ErrorObject> {
+        match &self.relay {
+            Relay::Producer(network) => network.push(tx).map_err(FcException::into_execution_error),
+            Relay::Upstream(upstream) => upstream.broadcast(tx).await,
+        }
     }
 
     /// The node's faults (all off unless an admin turns them on).
@@ -217,7 +300,7 @@ impl Node {
         tokio::pin!(stopped);
         loop {
             // Register interest before looking, so a block produced in between is not missed.
-            let new_block = self.network.new_block.notified();
+            let new_block = self.ledger.appended();
             let thawed = self.faults.thawed();
             if self.faults.frozen() {
                 tokio::select! {
@@ -226,7 +309,7 @@ impl Node {
                 }
             }
             let head = self.with_chain(Chain::head_block_num);
-            match self.network.block_after(head) {
+            match self.ledger.get(head + 1) {
                 Some(block) => self.apply(&block),
                 None => tokio::select! {
                     () = new_block => {}
@@ -237,32 +320,54 @@ impl Node {
         }
     }
 
-    /// Applies every block the network has made so far, at once.
+    /// Applies every block of the ledger so far, at once.
     pub fn catch_up(&self) {
-        while let Some(block) = self.network.block_after(self.with_chain(Chain::head_block_num)) {
+        while let Some(block) = self.ledger.get(self.with_chain(Chain::head_block_num) + 1) {
             self.apply(&block);
         }
     }
 
     /// Applies one block: its transactions, then the block itself.
     fn apply(&self, block: &BlockRecord) {
-        let produced = {
-            let mut chain = self.chain.lock().expect("chain lock");
-            for tx in &block.transactions {
-                // The producer accepted this transaction against the same state; a replica that
-                // disagrees has a determinism bug, which must be loud.
-                if let Err(e) = chain.push_transaction(tx) {
-                    error!(target: "bts_devnet::network", node = %self.name, block = block.num, error = %e.text(), "replica rejected a block's transaction");
-                }
-            }
-            chain.produce_block(block.time)
-        };
-        if produced.block_num != block.num {
-            error!(target: "bts_devnet::network", node = %self.name, expected = block.num, got = produced.block_num, "replica out of step");
-        }
+        let produced = apply_record(&mut self.chain.lock().expect("chain lock"), block, &self.name);
         if block.num.is_multiple_of(100) {
             info!(target: "bts_devnet::network", node = %self.name, block = block.num, "head");
         }
         let _ = self.events.send(NodeEvent::Block(Arc::new(produced)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(genesis: u32, interval: u32) -> ChainConfig {
+        let mut c = ChainConfig::devnet(bts_protocol::Prefix::TEST);
+        c.genesis_time = TimePointSec(genesis);
+        c.block_interval = interval;
+        c
+    }
+
+    #[test]
+    fn the_next_block_takes_the_next_slot_that_is_not_over() {
+        let c = config(1_000, 3);
+        // On time: the slot after the head, due when the wall clock reaches it.
+        assert_eq!(
+            next_slot(&c, TimePointSec(1_009), 1_010_500),
+            (TimePointSec(1_012), Duration::from_millis(1_500))
+        );
+        // Late (the producer was stopped, or restarted): the current slot, at once.
+        assert_eq!(
+            next_slot(&c, TimePointSec(1_009), 1_100_200),
+            (TimePointSec(1_099), Duration::ZERO)
+        );
+        // The head is ahead of the wall clock (a genesis pinned in the future): wait for it.
+        assert_eq!(
+            next_slot(&c, TimePointSec(2_000), 1_000_000),
+            (TimePointSec(2_003), Duration::from_secs(1_003))
+        );
+        // Slots count from genesis, whatever the interval divides.
+        let c = config(1_001, 5);
+        assert_eq!(next_slot(&c, TimePointSec(1_001), 1_020_000).0, TimePointSec(1_016));
     }
 }

@@ -141,7 +141,7 @@ async fn http_call(node: Arc<Node>, body: &[u8]) -> Response {
     let mut events = node.events();
     let mut session = Session::new(node, Transport::Http);
     let text = String::from_utf8_lossy(body);
-    let mut out = session.handle(&text);
+    let mut out = session.handle(&text).await;
     let waited = tokio::time::timeout(SYNC_BROADCAST_TIMEOUT, async {
         while out.is_empty() {
             match events.recv().await {
@@ -191,8 +191,8 @@ async fn websocket(socket: WebSocket, node: Arc<Node>, mut shutdown: watch::Rece
                     delay(&node).await;
                     // witness_node reads a binary frame as it reads a text one (answering in text).
                     match message {
-                        Message::Text(text) => session.handle(text.as_str()),
-                        other => session.handle(&String::from_utf8_lossy(&other.into_data())),
+                        Message::Text(text) => session.handle(text.as_str()).await,
+                        other => session.handle(&String::from_utf8_lossy(&other.into_data())).await,
                     }
                 }
                 Some(Ok(Message::Ping(_) | Message::Pong(_))) => continue,

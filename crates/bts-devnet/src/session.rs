@@ -15,6 +15,7 @@
 //! refused with an error that says so.
 
 use crate::chain::BlockProduced;
+use crate::follow::{GenesisInfo, MAX_RECORDS_PER_CALL, RecordJson};
 use crate::network::Node;
 use bts_protocol::{ObjectId, SignedTransaction, TransactionId};
 use bts_rpc::{ApiRef, Call, ErrorObject, FcException, Notice, Request, Response};
@@ -46,6 +47,7 @@ enum Api {
     Login,
     NetworkBroadcast,
     History,
+    Devnet,
 }
 
 impl Api {
@@ -55,8 +57,9 @@ impl Api {
             "login" => Ok(Api::Login),
             "network_broadcast" => Ok(Api::NetworkBroadcast),
             "history" => Ok(Api::History),
+            crate::follow::DEVNET_API => Ok(Api::Devnet),
             other => Err(unsupported(&format!(
-                "API {other} is not available on the devnet: it serves database, network_broadcast and history"
+                "API {other} is not available on the devnet: it serves database, network_broadcast, history and devnet"
             ))),
         }
     }
@@ -108,8 +111,9 @@ impl Session {
     }
 
     /// Handles one message from the client. The answer may be empty: a broadcast that waits for
-    /// its block is answered from [`Session::on_block`].
-    pub fn handle(&mut self, text: &str) -> Vec<Outgoing> {
+    /// its block is answered from [`Session::on_block`]. Only a broadcast on a follower waits
+    /// (for its upstream's answer).
+    pub async fn handle(&mut self, text: &str) -> Vec<Outgoing> {
         if text.trim_start().starts_with('[') {
             // witness_node's own words (and HTTP 400), over both transports.
             let e = ErrorObject {
@@ -123,7 +127,10 @@ impl Session {
             Ok(r) => r,
             Err(e) => return vec![reply(Response::unreadable(e))],
         };
-        let result = request.target().and_then(|call| self.dispatch(&request, &call));
+        let result = match request.target() {
+            Ok(call) => self.dispatch(&request, &call).await,
+            Err(e) => Err(e),
+        };
         match result {
             Ok(Some(value)) => vec![reply(Response::ok(&request, &value))],
             Ok(None) => Vec::new(),
@@ -191,7 +198,7 @@ impl Session {
         out
     }
 
-    fn dispatch(&mut self, request: &Request, call: &Call) -> Result<Option<Value>, ErrorObject> {
+    async fn dispatch(&mut self, request: &Request, call: &Call) -> Result<Option<Value>, ErrorObject> {
         let api = match &call.api {
             ApiRef::Name(name) => Api::by_name(name)?,
             ApiRef::Id(n) => *self
@@ -203,7 +210,8 @@ impl Session {
             Api::Login => self.login(call).map(Some),
             Api::Database => self.database(call).map(Some),
             Api::History => self.node.with_chain(|c| c.history_call(call)).map(Some),
-            Api::NetworkBroadcast => self.broadcast(request, call),
+            Api::NetworkBroadcast => self.broadcast(request, call).await,
+            Api::Devnet => self.devnet(call).map(Some),
         }
     }
 
@@ -211,7 +219,7 @@ impl Session {
         match call.method.as_str() {
             // Without an api-access file the node lets anyone in.
             "login" => Ok(Value::Bool(true)),
-            "database" | "network_broadcast" | "history" => {
+            "database" | "network_broadcast" | "history" | crate::follow::DEVNET_API => {
                 let api = Api::by_name(&call.method)?;
                 let id = match self.apis.iter().position(|a| *a == api) {
                     Some(id) => id,
@@ -264,16 +272,42 @@ impl Session {
         }
     }
 
-    fn broadcast(&mut self, request: &Request, call: &Call) -> Result<Option<Value>, ErrorObject> {
+    /// The devnet's own API, for followers: the genesis, and block records up to this node's
+    /// head (a frozen node serves no more than it applied).
+    fn devnet(&self, call: &Call) -> Result<Value, ErrorObject> {
+        match call.method.as_str() {
+            "get_genesis" => Ok(serde_json::to_value(GenesisInfo::of(self.node.config())).expect("plain struct")),
+            "get_block_records" => {
+                let (first, limit): (u32, u32) = call.args()?;
+                let head = self.node.with_chain(crate::chain::Chain::head_block_num);
+                let limit = (limit as usize).min(MAX_RECORDS_PER_CALL);
+                let records: Vec<RecordJson> = self
+                    .node
+                    .ledger()
+                    .range(first, limit)
+                    .iter()
+                    .take_while(|r| r.num <= head)
+                    .map(|r| RecordJson {
+                        num: r.num,
+                        raw: hex::encode(r.to_bytes()),
+                    })
+                    .collect();
+                Ok(serde_json::to_value(records).expect("plain structs"))
+            }
+            other => Err(ErrorObject::method_not_found(other)),
+        }
+    }
+
+    async fn broadcast(&mut self, request: &Request, call: &Call) -> Result<Option<Value>, ErrorObject> {
         match call.method.as_str() {
             "broadcast_transaction" => {
                 let (tx,): (SignedTransaction,) = call.args()?;
-                self.push(&tx)?;
+                self.node.relay(&tx).await?;
                 Ok(Some(Value::Null))
             }
             "broadcast_transaction_synchronous" => {
                 let (tx,): (SignedTransaction,) = call.args()?;
-                let id = self.push(&tx)?;
+                let id = self.node.relay(&tx).await?;
                 self.awaiting.push(Awaiting::Answer {
                     request: copy_request(request),
                     id,
@@ -283,7 +317,7 @@ impl Session {
             "broadcast_transaction_with_callback" => {
                 let (callback, tx): (Value, SignedTransaction) = call.args()?;
                 self.needs_websocket(&call.method)?;
-                let id = self.push(&tx)?;
+                let id = self.node.relay(&tx).await?;
                 self.awaiting.push(Awaiting::Callback { callback, id });
                 Ok(Some(Value::Null))
             }
@@ -292,10 +326,6 @@ impl Session {
             )),
             other => Err(ErrorObject::method_not_found(other)),
         }
-    }
-
-    fn push(&self, tx: &SignedTransaction) -> Result<TransactionId, ErrorObject> {
-        self.node.network().push(tx).map_err(FcException::into_execution_error)
     }
 
     fn needs_websocket(&self, method: &str) -> Result<(), ErrorObject> {

@@ -7,47 +7,16 @@ mod support;
 
 use bts_devnet::chain::ChainConfig;
 use bts_devnet::faults::FaultChange;
-use bts_protocol::{
-    AccountId, Asset, ChainId, Operation, Prefix, SignedTransaction, TimePointSec, Transaction, Transfer,
-};
-use bts_rpc::{ApiRef, HttpClient, HttpOptions, RpcError, WsClient, WsOptions};
+use bts_protocol::{ChainId, Prefix};
+use bts_rpc::{ApiRef, RpcError};
 use serde_json::{Value, json};
 use std::io::{Read, Write};
 use std::time::Duration;
 
-async fn ws(url: &str) -> WsClient {
-    WsClient::connect(url, WsOptions::default()).await.unwrap()
-}
-
-fn http(url: &str) -> HttpClient {
-    HttpClient::new(url, HttpOptions::default()).unwrap()
-}
+use support::{http, transfer, ws};
 
 fn value(raw: impl AsRef<serde_json::value::RawValue>) -> Value {
     serde_json::from_str(raw.as_ref().get()).unwrap()
-}
-
-/// A transfer from the registrar to init0, referring to the node's head, as a wallet builds it.
-async fn transfer(client: &WsClient, amount: i64) -> SignedTransaction {
-    let api = client.api();
-    let dgp = api.get_dynamic_global_properties().await.unwrap();
-    let mut op: Operation = Transfer {
-        fee: Asset::core(0),
-        from: AccountId::new(7).unwrap(),
-        to: AccountId::new(6).unwrap(),
-        amount: Asset::core(amount),
-        memo: None,
-        extensions: Default::default(),
-    }
-    .into();
-    let fee = api
-        .get_required_fees(std::slice::from_ref(&op), Default::default())
-        .await
-        .unwrap();
-    op.set_fee(fee[0]);
-    let chain_id = api.get_chain_id().await.unwrap();
-    let expiration = TimePointSec(dgp.time.secs() + 30);
-    Transaction::new(&dgp.head_block_id, expiration, vec![op]).sign(&chain_id, &[&ChainConfig::dev_key()])
 }
 
 /// Sends a raw HTTP/1.1 request and reads the whole answer, off the async runtime.

@@ -39,8 +39,10 @@ async fn signed_registration(devnet: &Devnet, url: &str, name: &str) -> SignedTr
         .await
         .unwrap()[0];
     let dgp = api.api().get_dynamic_global_properties().await.unwrap();
-    Transaction::new(&dgp.head_block_id, dgp.time.saturating_add(60), vec![op.into()])
-        .sign(&config.chain_id, &[&config.registrar_key])
+    Transaction::new(&dgp.head_block_id, dgp.time.saturating_add(60), vec![op.into()]).sign(
+        &config.chain_id,
+        &[config.registrar_private_key.as_ref().expect("the development key")],
+    )
 }
 
 /// Writes the row a faucet writes before broadcasting `tx` (or only the pending row).

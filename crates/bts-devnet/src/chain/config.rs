@@ -48,8 +48,12 @@ pub struct ChainConfig {
     pub genesis_time: TimePointSec,
     /// Name of the funded lifetime member that registers accounts (1.2.7).
     pub registrar_name: String,
-    /// The registrar's active key.
-    pub registrar_key: PrivateKey,
+    /// The registrar's key (owner, active and memo).
+    pub registrar_key: PublicKey,
+    /// The registrar's private key, when this configuration knows it: the built-in defaults and
+    /// a genesis file with `wif` or `seed` do; a follower's copy of its upstream's genesis does
+    /// not (the devnet API serves only the public half).
+    pub registrar_private_key: Option<PrivateKey>,
     /// The registrar's core balance, in satoshis (100000 = 1 unit with precision 5).
     pub registrar_balance: i64,
     /// How many blocks the last irreversible block trails the head (at least 1).
@@ -108,7 +112,8 @@ impl ChainConfig {
             block_interval: 3,
             genesis_time: DEFAULT_GENESIS_TIME,
             registrar_name: "faucet".to_owned(),
-            registrar_key: ChainConfig::dev_key(),
+            registrar_key: ChainConfig::dev_key().public_key(prefix),
+            registrar_private_key: Some(ChainConfig::dev_key()),
             registrar_balance: 10_000_000_000_000,
             irreversible_lag: 3,
             accounts: Vec::new(),
@@ -152,6 +157,23 @@ impl ChainConfig {
         let mut names: Vec<&str> = RESERVED_NAMES.to_vec();
         check_name("registrar_name", &self.registrar_name, &names)?;
         names.push(&self.registrar_name);
+        if self.registrar_key.prefix() != self.prefix {
+            return Err(ConfigError::new(
+                "registrar_key",
+                format!(
+                    "key {} does not use this chain's prefix {}",
+                    self.registrar_key, self.prefix
+                ),
+            ));
+        }
+        if let Some(secret) = &self.registrar_private_key
+            && secret.public_key(self.prefix) != self.registrar_key
+        {
+            return Err(ConfigError::new(
+                "registrar_private_key",
+                "is not the private key of registrar_key",
+            ));
+        }
         let mut total = check_balance("registrar_balance", self.registrar_balance, 0)?;
         for (i, a) in self.accounts.iter().enumerate() {
             check_name(&format!("accounts[{i}].name"), &a.name, &names)?;
@@ -215,10 +237,7 @@ mod tests {
         assert_eq!(c.validate(), Ok(()));
         assert_eq!(c.chain_id, ChainConfig::devnet(Prefix::TEST).chain_id);
         assert_ne!(c.chain_id, ChainConfig::devnet(Prefix::BTS).chain_id);
-        assert_eq!(
-            c.registrar_key.public_key(Prefix::TEST),
-            ChainConfig::dev_key().public_key(Prefix::TEST)
-        );
+        assert_eq!(c.registrar_key, ChainConfig::dev_key().public_key(Prefix::TEST));
     }
 
     #[test]

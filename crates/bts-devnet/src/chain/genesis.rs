@@ -146,7 +146,7 @@ pub(crate) fn genesis_state(config: &ChainConfig, params: &Parameters) -> State 
     let init0 = genesis_account(config, 6, INIT_WITNESS_NAME, [witness_key; 3], true);
     s.create_account(init0);
 
-    let key = config.registrar_key.public_key(config.prefix);
+    let key = config.registrar_key;
     let mut registrar = genesis_account(config, 7, &config.registrar_name, [key; 3], true);
     registrar.owner = Authority {
         account_auths: [(AccountId::COMMITTEE, 1)].into_iter().collect(),

@@ -18,8 +18,13 @@
 //! }
 //! ```
 //!
-//! The registrar's key is given as `wif` or as a `seed` for `PrivateKey::from_seed`; without
-//! either it is the development key. An account's `key` sets owner, active and memo key at
+//! The registrar's key is given as `wif` or as a `seed` for `PrivateKey::from_seed`, or only
+//! its public `key` (then this configuration cannot sign for it: what a follower holds); without
+//! any of them it is the development key.
+//!
+//! [`ChainConfig::to_genesis_json`] writes a configuration back in this format, with every key
+//! present and in a fixed order, so that its SHA-256 ([`ChainConfig::genesis_hash`]) identifies a
+//! chain: the devnet API serves it (public form) to followers, a data dir stores it. An account's `key` sets owner, active and memo key at
 //! once; otherwise `owner-key` and `active-key` are required and `memo-key` defaults to the
 //! active key. Balances are in satoshis, as numbers or strings.
 
@@ -46,6 +51,7 @@ struct RawGenesis {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 struct RawRegistrar {
     name: Option<String>,
+    key: Option<String>,
     wif: Option<String>,
     seed: Option<String>,
     balance: Option<Amount>,
@@ -109,20 +115,91 @@ fn apply_registrar(config: &mut ChainConfig, r: RawRegistrar) -> Result<(), Conf
     if let Some(name) = r.name {
         config.registrar_name = name;
     }
-    config.registrar_key = match (r.wif, r.seed) {
+    let private = match (r.wif, r.seed) {
         (Some(_), Some(_)) => return Err(ConfigError::new("registrar", "give either wif or seed, not both")),
         (Some(wif), None) => {
-            PrivateKey::from_wif(&wif).map_err(|e| ConfigError::new("registrar.wif", e.to_string()))?
+            Some(PrivateKey::from_wif(&wif).map_err(|e| ConfigError::new("registrar.wif", e.to_string()))?)
         }
         (None, Some(seed)) => {
-            PrivateKey::from_seed(&seed).map_err(|e| ConfigError::new("registrar.seed", e.to_string()))?
+            Some(PrivateKey::from_seed(&seed).map_err(|e| ConfigError::new("registrar.seed", e.to_string()))?)
         }
-        (None, None) => config.registrar_key.clone(),
+        (None, None) => None,
     };
+    let public = match &r.key {
+        Some(k) => {
+            Some(PublicKey::parse(k, config.prefix).map_err(|e| ConfigError::new("registrar.key", e.to_string()))?)
+        }
+        None => None,
+    };
+    match (private, public) {
+        (Some(private), Some(public)) if private.public_key(config.prefix) != public => {
+            return Err(ConfigError::new(
+                "registrar.key",
+                "is not the public key of the registrar's wif or seed: give one of them",
+            ));
+        }
+        (Some(private), _) => {
+            config.registrar_key = private.public_key(config.prefix);
+            config.registrar_private_key = Some(private);
+        }
+        (None, Some(public)) => {
+            config.registrar_key = public;
+            config.registrar_private_key = None;
+        }
+        (None, None) => {}
+    }
     if let Some(Amount(balance)) = r.balance {
         config.registrar_balance = balance;
     }
     Ok(())
+}
+
+impl ChainConfig {
+    /// The configuration as a genesis file that [`ChainConfig::from_genesis_json`] reads back
+    /// to the same configuration: every key present, in a fixed order. With `private`, the
+    /// registrar's `wif` is included when known (a data dir's copy, readable only by its owner);
+    /// without, only its public `key` (what the devnet API serves and the genesis hash covers).
+    pub fn to_genesis_json(&self, private: bool) -> String {
+        let mut registrar = serde_json::Map::new();
+        registrar.insert("name".into(), self.registrar_name.clone().into());
+        registrar.insert("key".into(), self.registrar_key.to_string().into());
+        if private && let Some(k) = &self.registrar_private_key {
+            registrar.insert("wif".into(), k.to_wif().into());
+        }
+        registrar.insert("balance".into(), self.registrar_balance.to_string().into());
+        let accounts: Vec<serde_json::Value> = self
+            .accounts
+            .iter()
+            .map(|a| {
+                serde_json::json!({
+                    "name": a.name,
+                    "owner-key": a.owner_key.to_string(),
+                    "active-key": a.active_key.to_string(),
+                    "memo-key": a.memo_key.to_string(),
+                    "balance": a.balance.to_string(),
+                    "lifetime-member": a.lifetime_member,
+                })
+            })
+            .collect();
+        let value = serde_json::json!({
+            "prefix": self.prefix.to_string(),
+            "chain-id": self.chain_id.to_string(),
+            "genesis-time": self.genesis_time.to_string(),
+            "block-interval": self.block_interval,
+            "irreversible-lag": self.irreversible_lag,
+            "max-blocks-kept": self.max_blocks_kept,
+            "registrar": registrar,
+            "accounts": accounts,
+        });
+        // serde_json's maps are sorted by key, so the text is the same for the same configuration.
+        serde_json::to_string_pretty(&value).expect("JSON values always serialize")
+    }
+
+    /// SHA-256 of the public genesis file ([`ChainConfig::to_genesis_json`] without secrets):
+    /// two nodes with the same hash run the same chain from the same genesis.
+    pub fn genesis_hash(&self) -> bts_protocol::Digest {
+        bts_protocol::Digest::sha256(self.to_genesis_json(false).as_bytes())
+    }
 }
 
 fn account(prefix: Prefix, i: usize, a: RawAccount) -> Result<GenesisAccount, ConfigError> {
@@ -189,6 +266,40 @@ mod tests {
         assert_eq!(c.accounts.len(), 2);
         assert_eq!(c.accounts[0].balance, 5);
         assert!(c.accounts[1].lifetime_member);
+    }
+
+    #[test]
+    fn the_written_file_reads_back_to_the_same_chain() {
+        let key = ChainConfig::dev_key().public_key(Prefix::TEST);
+        let text = format!(
+            r#"{{"prefix":"TEST","genesis-time":"2025-01-01T00:00:00","block-interval":5,
+                "registrar":{{"name":"onboarding","seed":"x","balance":"123456789012"}},
+                "accounts":[{{"name":"alice","key":"{key}","balance":5,"lifetime-member":true}}]}}"#
+        );
+        let c = ChainConfig::from_genesis_json(&text, Prefix::BTS).unwrap();
+        let private = ChainConfig::from_genesis_json(&c.to_genesis_json(true), Prefix::BTS).unwrap();
+        let wif = |c: &ChainConfig| c.registrar_private_key.as_ref().map(PrivateKey::to_wif);
+        assert_eq!(wif(&private), wif(&c));
+        assert_eq!(private.genesis_hash(), c.genesis_hash());
+        assert_eq!(private.accounts, c.accounts);
+        let public_text = c.to_genesis_json(false);
+        assert!(!public_text.contains(&c.registrar_private_key.as_ref().unwrap().to_wif()));
+        let public = ChainConfig::from_genesis_json(&public_text, Prefix::BTS).unwrap();
+        assert!(public.registrar_private_key.is_none());
+        assert_eq!(public.registrar_key, c.registrar_key);
+        assert_eq!(public.genesis_hash(), c.genesis_hash());
+        assert_eq!(public.to_genesis_json(false), public_text);
+        let mut other = c.clone();
+        other.genesis_time = other.genesis_time.saturating_add(1);
+        assert_ne!(other.genesis_hash(), c.genesis_hash());
+    }
+
+    #[test]
+    fn a_public_key_that_is_not_the_secret_is_refused() {
+        let other = PrivateKey::from_seed("other").unwrap().public_key(Prefix::BTS);
+        let text = format!(r#"{{"registrar":{{"seed":"x","key":"{other}"}}}}"#);
+        let err = ChainConfig::from_genesis_json(&text, Prefix::BTS).unwrap_err();
+        assert_eq!(err.path, "registrar.key");
     }
 
     #[test]

@@ -57,7 +57,11 @@ impl Net {
     }
 
     pub(crate) fn registrar_key(&self) -> PrivateKey {
-        self.chain.config().registrar_key.clone()
+        self.chain
+            .config()
+            .registrar_private_key
+            .clone()
+            .expect("test chains use the development key")
     }
 
     pub(crate) fn public(&self, k: &PrivateKey) -> PublicKey {

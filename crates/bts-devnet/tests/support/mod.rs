@@ -3,8 +3,10 @@
 
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 
+use bts_devnet::chain::ChainConfig;
 use bts_devnet::{Devnet, ServerConfig, config_now};
-use bts_protocol::Prefix;
+use bts_protocol::{AccountId, Asset, Operation, Prefix, SignedTransaction, TimePointSec, Transaction, Transfer};
+use bts_rpc::{HttpClient, HttpOptions, WsClient, WsOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -14,6 +16,39 @@ pub async fn devnet(nodes: usize, prefix: Prefix) -> Devnet {
     Devnet::start_local("test", config, nodes, ServerConfig::admin())
         .await
         .unwrap()
+}
+
+/// A WebSocket client of `url`.
+pub async fn ws(url: &str) -> WsClient {
+    WsClient::connect(url, WsOptions::default()).await.unwrap()
+}
+
+/// An HTTP client of `url`.
+pub fn http(url: &str) -> HttpClient {
+    HttpClient::new(url, HttpOptions::default()).unwrap()
+}
+
+/// A transfer from the registrar to init0, referring to the node's head, as a wallet builds it.
+pub async fn transfer(client: &WsClient, amount: i64) -> SignedTransaction {
+    let api = client.api();
+    let dgp = api.get_dynamic_global_properties().await.unwrap();
+    let mut op: Operation = Transfer {
+        fee: Asset::core(0),
+        from: AccountId::new(7).unwrap(),
+        to: AccountId::new(6).unwrap(),
+        amount: Asset::core(amount),
+        memo: None,
+        extensions: Default::default(),
+    }
+    .into();
+    let fee = api
+        .get_required_fees(std::slice::from_ref(&op), Default::default())
+        .await
+        .unwrap();
+    op.set_fee(fee[0]);
+    let chain_id = api.get_chain_id().await.unwrap();
+    let expiration = TimePointSec(dgp.time.secs() + 30);
+    Transaction::new(&dgp.head_block_id, expiration, vec![op]).sign(&chain_id, &[&ChainConfig::dev_key()])
 }
 
 /// The workspace root.

@@ -186,7 +186,9 @@ pub fn config(devnet: &Devnet, nodes: Vec<String>, db: &TestDb) -> FaucetConfig 
     let c = devnet.network().config();
     let mut config = FaucetConfig::new(
         c.registrar_name.clone(),
-        c.registrar_key.clone(),
+        c.registrar_private_key
+            .clone()
+            .expect("the devnet runs with its development key"),
         c.chain_id,
         c.prefix,
         nodes,

@@ -6,10 +6,13 @@
 //! the gateway serves the same routes over TLS, from certificate files or from a local ACME
 //! server (pebble).
 
-use crate::cmd::devnet::NetworkReport;
+use crate::cmd::devnet::{NetworkReport, store_error};
+use crate::error::InputError;
 use crate::output::{OutputArgs, Report};
 use crate::serve;
 use bts_devnet::chain::ChainConfig;
+use bts_devnet::ledger::Ledger;
+use bts_devnet::store::DataDir;
 use bts_devnet::{Devnet, ServerConfig};
 use bts_faucet::config::Limits;
 use bts_faucet::{Faucet, FaucetConfig};
@@ -19,6 +22,7 @@ use clap::Args;
 use serde::Serialize;
 use std::io::{self, Write};
 use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
 
 /// Arguments of `bts-infra up`.
 #[derive(Args)]
@@ -39,6 +43,10 @@ pub(crate) struct UpArgs {
     /// Serve /devnet/admin on every node, to inject faults
     #[arg(long)]
     admin: bool,
+    /// Keep the stack's state here and resume it on restart: each network's chain in
+    /// DIR/<network>/, the faucet's registrations in DIR/faucet.sqlite [default: in memory]
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<std::path::PathBuf>,
     /// Also serve HTTPS and WSS on this port, with --tls-cert/--tls-key or a certificate from
     /// --acme-directory
     #[arg(long, value_name = "PORT")]
@@ -92,7 +100,11 @@ impl UpArgs {
                 let mut config = ChainConfig::devnet(prefix);
                 config.block_interval = self.block_interval;
                 config.genesis_time = bts_devnet::genesis_now(config.block_interval);
-                devnets.push(Devnet::start(name, config, listeners, server).await?);
+                let (config, ledger) = match &self.data_dir {
+                    Some(dir) => self.stored_chain(&dir.join(name), config)?,
+                    None => (config, Arc::new(Ledger::memory())),
+                };
+                devnets.push(Devnet::resume(name, config, ledger, listeners, server).await?);
             }
             let gateway_listener = serve::bind(SocketAddr::new(self.host, self.port), "--port").await?;
             let faucet_port = if self.port == 0 { 0 } else { self.port.saturating_add(1) };
@@ -117,7 +129,11 @@ impl UpArgs {
                 };
                 bts_gateway::run(listeners, &config, None, None, shutdown).await
             });
-            let faucet = start_faucet(&devnets[0], faucet_listener).await?;
+            let database = match &self.data_dir {
+                Some(dir) => format!("sqlite://{}?mode=rwc", dir.join("faucet.sqlite").display()),
+                None => "sqlite::memory:".to_owned(),
+            };
+            let faucet = start_faucet(&devnets[0], faucet_listener, &database).await?;
             let faucet_report = FaucetReport::new(faucet.local_addr(), devnets[0].network().config().prefix);
             let (stop_faucet, faucet_stopped) = tokio::sync::oneshot::channel::<()>();
             let faucet_task = tokio::spawn(faucet.serve(async move {
@@ -126,7 +142,14 @@ impl UpArgs {
             let report = UpReport {
                 gateway,
                 faucet: faucet_report,
-                networks: devnets.iter().map(|d| NetworkReport::new(d, self.admin)).collect(),
+                networks: devnets
+                    .iter()
+                    .map(|d| {
+                        NetworkReport::new(d.network().config(), d.nodes(), self.admin)
+                            .named(d.network().name())
+                            .stored_in(self.data_dir.as_ref().map(|dir| dir.join(d.network().name())))
+                    })
+                    .collect(),
             };
             let stop = serve::stop_signal();
             self.output.print(&report)?;
@@ -151,6 +174,27 @@ impl UpArgs {
 
 /// The gateway in front of the devnets' nodes.
 impl UpArgs {
+    /// The chain stored in `dir` (created from `fresh` the first time), with its blocks.
+    fn stored_chain(&self, dir: &std::path::Path, fresh: ChainConfig) -> anyhow::Result<(ChainConfig, Arc<Ledger>)> {
+        let data_dir = DataDir::new(dir);
+        let config = match data_dir.stored_genesis().map_err(store_error)? {
+            Some(stored) if stored.block_interval != self.block_interval => {
+                return Err(InputError::new(format!(
+                    "{} holds a chain with a block every {}s, not --block-interval {}s",
+                    dir.display(),
+                    stored.block_interval,
+                    self.block_interval
+                ))
+                .hint("give the stored interval, or another --data-dir")
+                .into());
+            }
+            Some(stored) => stored,
+            None => fresh,
+        };
+        let ledger = data_dir.open(&config).map_err(store_error)?;
+        Ok((config, Arc::new(ledger)))
+    }
+
     /// `[tls]` for the TLS listener at `addr`: certificate files, or ACME from a local server.
     fn tls_config(&self, addr: SocketAddr) -> anyhow::Result<bts_gateway::config::TlsConfig> {
         let mut certificates = bts_tls::TlsSettings {
@@ -219,16 +263,20 @@ fn gateway_config(devnets: &[Devnet], faucet: SocketAddr) -> anyhow::Result<Gate
 
 /// The faucet on the mainnet-like devnet, registering with its registrar: no limits (a local
 /// demo), an in-memory database, and its nodes directly (it fails over between them itself).
-async fn start_faucet(devnet: &Devnet, listener: tokio::net::TcpListener) -> anyhow::Result<Faucet> {
+async fn start_faucet(devnet: &Devnet, listener: tokio::net::TcpListener, database: &str) -> anyhow::Result<Faucet> {
     let chain = devnet.network().config();
     let nodes = devnet.nodes().iter().map(|n| n.http_url()).collect();
+    let key = chain
+        .registrar_private_key
+        .clone()
+        .ok_or_else(|| anyhow::anyhow!("the stored chain does not hold its registrar's private key"))?;
     let mut config = FaucetConfig::new(
         chain.registrar_name.clone(),
-        chain.registrar_key.clone(),
+        key,
         chain.chain_id,
         chain.prefix,
         nodes,
-        "sqlite::memory:",
+        database,
     );
     config.limits = Limits::OFF;
     config.path_prefix = Some("/onboarding".to_owned());
