@@ -217,7 +217,7 @@ impl Upstream {
     }
 
     /// Up to [`MAX_RECORDS_PER_CALL`] records from `first` on.
-    async fn records(&self, first: u32) -> Result<Vec<BlockRecord>, RpcError> {
+    async fn records(&self, first: u32, prefix: Prefix) -> Result<Vec<BlockRecord>, RpcError> {
         let raw = self
             .call(
                 DEVNET_API,
@@ -231,7 +231,7 @@ impl Upstream {
             .into_iter()
             .map(|r| {
                 let bytes = hex::decode(&r.raw).map_err(|e| RpcError::Decode(format!("block {}: {e}", r.num)))?;
-                BlockRecord::from_bytes(&bytes).map_err(|e| RpcError::Decode(format!("block {}: {e}", r.num)))
+                BlockRecord::from_bytes(&bytes, prefix).map_err(|e| RpcError::Decode(format!("block {}: {e}", r.num)))
             })
             .collect()
     }
@@ -338,7 +338,7 @@ pub async fn sync(
             {
                 notices = Some(c.set_block_applied_callback().await.map_err(Step::Retry)?);
             }
-            copy_new_records(&upstream, &ledger).await
+            copy_new_records(&upstream, &ledger, config.prefix).await
         };
         match step.await {
             Ok(()) => {
@@ -393,9 +393,9 @@ async fn check_same_chain(upstream: &Upstream, ours: &ChainConfig) -> Result<(),
     Ok(())
 }
 
-async fn copy_new_records(upstream: &Upstream, ledger: &Ledger) -> Result<(), Step> {
+async fn copy_new_records(upstream: &Upstream, ledger: &Ledger, prefix: Prefix) -> Result<(), Step> {
     loop {
-        let records = upstream.records(ledger.head() + 1).await.map_err(Step::Retry)?;
+        let records = upstream.records(ledger.head() + 1, prefix).await.map_err(Step::Retry)?;
         let full = records.len() >= MAX_RECORDS_PER_CALL;
         for record in records {
             ledger.append(record).map_err(|e| match e {

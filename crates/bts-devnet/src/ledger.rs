@@ -8,7 +8,7 @@
 
 use crate::store::{BlockFile, StoreError};
 use bts_protocol::raw::{self, Pack, Reader, Unpack};
-use bts_protocol::{SignedTransaction, TimePointSec};
+use bts_protocol::{Prefix, SignedTransaction, TimePointSec};
 use std::sync::{Arc, Mutex, RwLock};
 use tokio::sync::Notify;
 use tokio::sync::futures::Notified;
@@ -36,12 +36,16 @@ impl BlockRecord {
         out
     }
 
-    /// Reads [`BlockRecord::to_bytes`]'s encoding; the error says what did not decode.
-    pub fn from_bytes(bytes: &[u8]) -> Result<BlockRecord, raw::RawError> {
+    /// Reads [`BlockRecord::to_bytes`]'s encoding, for a chain whose keys are written with
+    /// `prefix` (bytes carry none); the error says what did not decode.
+    pub fn from_bytes(bytes: &[u8], prefix: Prefix) -> Result<BlockRecord, raw::RawError> {
         let mut r = Reader::new(bytes);
         let num = u32::unpack(&mut r)?;
         let time = TimePointSec::unpack(&mut r)?;
-        let transactions = Vec::<SignedTransaction>::unpack(&mut r)?;
+        let transactions = Vec::<SignedTransaction>::unpack(&mut r)?
+            .into_iter()
+            .map(|tx| tx.with_key_prefix(prefix))
+            .collect();
         match r.remaining() {
             0 => Ok(BlockRecord {
                 num,
@@ -162,11 +166,41 @@ mod tests {
         };
         let bytes = record.to_bytes();
         assert_eq!(hex::encode(&bytes), "0700000000f1536500");
-        assert_eq!(BlockRecord::from_bytes(&bytes).unwrap(), record);
+        assert_eq!(BlockRecord::from_bytes(&bytes, Prefix::BTS).unwrap(), record);
         let mut longer = bytes.clone();
         longer.push(0);
-        assert!(BlockRecord::from_bytes(&longer).is_err());
-        assert!(BlockRecord::from_bytes(&bytes[..5]).is_err());
+        assert!(BlockRecord::from_bytes(&longer, Prefix::BTS).is_err());
+        assert!(BlockRecord::from_bytes(&bytes[..5], Prefix::BTS).is_err());
+    }
+
+    #[test]
+    fn keys_read_back_with_the_chains_prefix() {
+        use bts_protocol::{AccountCreate, AccountId, Asset, Authority, BlockId, Operation, PrivateKey, Transaction};
+        let key = PrivateKey::from_seed("k").unwrap().public_key(Prefix::TEST);
+        let op: Operation = AccountCreate {
+            fee: Asset::core(1),
+            registrar: AccountId::new(7).unwrap(),
+            referrer: AccountId::new(7).unwrap(),
+            referrer_percent: 7000,
+            name: "alice".into(),
+            owner: Authority::single_key(key),
+            active: Authority::single_key(key),
+            options: bts_protocol::AccountOptions::no_votes(key),
+            extensions: Default::default(),
+        }
+        .into();
+        let tx = Transaction::new(&BlockId::default(), TimePointSec(9), vec![op])
+            .sign(&bts_protocol::ChainId::TESTNET, &[&PrivateKey::from_seed("r").unwrap()]);
+        let record = BlockRecord {
+            num: 1,
+            time: TimePointSec(3),
+            transactions: vec![tx],
+        };
+        let back = BlockRecord::from_bytes(&record.to_bytes(), Prefix::TEST).unwrap();
+        assert_eq!(back.transactions[0].transaction.check_prefix(Prefix::TEST), Ok(()));
+        assert_eq!(back.transactions[0].id(), record.transactions[0].id());
+        let bts = BlockRecord::from_bytes(&record.to_bytes(), Prefix::BTS).unwrap();
+        assert!(bts.transactions[0].transaction.check_prefix(Prefix::TEST).is_err());
     }
 
     #[test]

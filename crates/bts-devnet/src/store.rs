@@ -177,7 +177,7 @@ impl DataDir {
             ));
         }
         check_header(&path, &bytes[..HEADER_LEN], &header, config)?;
-        let (records, good) = read_frames(&path, &bytes)?;
+        let (records, good) = read_frames(&path, &bytes, config.prefix)?;
         if good < bytes.len() {
             warn!(target: "bts_devnet::store", path = %path.display(), kept = records.len(), cut_bytes = bytes.len() - good,
                 "the block file ended in a torn frame (the node stopped while writing it); cut it off");
@@ -233,7 +233,11 @@ fn check_header(path: &Path, found: &[u8], wanted: &[u8], config: &ChainConfig) 
 
 /// The frames after the header: the records, and the length of the file up to the last whole
 /// frame. A damaged frame is a torn tail only if it is the last thing in the file.
-fn read_frames(path: &Path, bytes: &[u8]) -> Result<(Vec<BlockRecord>, usize), StoreError> {
+fn read_frames(
+    path: &Path,
+    bytes: &[u8],
+    prefix: bts_protocol::Prefix,
+) -> Result<(Vec<BlockRecord>, usize), StoreError> {
     let mut records = Vec::new();
     let mut pos = HEADER_LEN;
     while pos < bytes.len() {
@@ -254,7 +258,7 @@ fn read_frames(path: &Path, bytes: &[u8]) -> Result<(Vec<BlockRecord>, usize), S
             }
             return Err(damaged(path, format!("{} fails its checksum", at())));
         }
-        let record = BlockRecord::from_bytes(payload).map_err(|e| damaged(path, format!("{}: {e}", at())))?;
+        let record = BlockRecord::from_bytes(payload, prefix).map_err(|e| damaged(path, format!("{}: {e}", at())))?;
         if record.num as usize != records.len() + 1 {
             return Err(damaged(path, format!("{} holds block {}", at(), record.num)));
         }

@@ -156,3 +156,103 @@ async fn devnet_prints_its_dev_key_and_refuses_a_public_chain_id() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("public network's chain id"), "{stderr}");
 }
+
+/// `GET url` over plain HTTP/1.1, the body as JSON.
+fn get_json(url: &str) -> Value {
+    use std::io::{Read, Write};
+    let rest = url.trim_start_matches("http://");
+    let (addr, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(s, "GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    serde_json::from_str(text.split("\r\n\r\n").nth(1).unwrap()).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[tokio::test]
+async fn up_with_a_data_dir_resumes_its_chains_and_registrations() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("state").display().to_string();
+    let args = [
+        "up",
+        "--port",
+        "0",
+        "--json",
+        "--block-interval",
+        "1s",
+        "--data-dir",
+        &data,
+    ];
+    let (child, report) = start(&args);
+    let mainnet_node = report["networks"][0]["nodes"][0]["http"].as_str().unwrap().to_owned();
+    let node = HttpClient::new(&mainnet_node, HttpOptions::default()).unwrap();
+    let pw = dir.path().join("pw");
+    std::fs::write(&pw, "a long passphrase for up-keep-1").unwrap();
+    let faucet = report["faucet"]["url"].as_str().unwrap().to_owned();
+    let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .args([
+            "account",
+            "register",
+            "--faucet",
+            &faucet,
+            "--name",
+            "up-keep-1",
+            "--password-file",
+        ])
+        .arg(&pw)
+        .args(["--prefix", "BTS", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let head_before = node
+        .api()
+        .get_dynamic_global_properties()
+        .await
+        .unwrap()
+        .head_block_number;
+    assert!(stop(child).success());
+    assert!(dir.path().join("state/faucet.sqlite").exists());
+
+    let (child, again) = start(&args);
+    for (n, (was, is)) in report["networks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(again["networks"].as_array().unwrap())
+        .enumerate()
+    {
+        assert_eq!(was["chain_id"], is["chain_id"], "network {n} is the same chain");
+        assert_eq!(
+            was["genesis_hash"], is["genesis_hash"],
+            "network {n} from the same genesis"
+        );
+        assert!(is["data_dir"].as_str().unwrap().starts_with(&data), "{is}");
+    }
+    let node = HttpClient::new(
+        again["networks"][0]["nodes"][0]["http"].as_str().unwrap(),
+        HttpOptions::default(),
+    )
+    .unwrap();
+    let head_after = node
+        .api()
+        .get_dynamic_global_properties()
+        .await
+        .unwrap()
+        .head_block_number;
+    assert!(
+        head_after >= head_before,
+        "the chain went on from block {head_before} (now {head_after})"
+    );
+    assert!(node.api().get_account_by_name("up-keep-1").await.unwrap().is_some());
+    // The faucet remembers what it registered before the restart.
+    let faucet = again["faucet"]["url"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('/')
+        .to_owned();
+    let stats = tokio::task::spawn_blocking(move || get_json(&format!("{faucet}/api/v1/stats")))
+        .await
+        .unwrap();
+    assert_eq!(stats["accounts"]["registered"], 1, "{stats}");
+    assert!(stop(child).success());
+}

@@ -218,6 +218,35 @@ impl Operation {
         }
     }
 
+    /// The operation with every public key written with `prefix`. Raw bytes carry no prefix, so
+    /// keys decoded from them read as `BTS`; a chain with another prefix tells them its own.
+    pub fn with_key_prefix(self, prefix: crate::chain::Prefix) -> Operation {
+        let authority = |a: Authority| Authority {
+            key_auths: a
+                .key_auths
+                .into_iter()
+                .map(|(k, w)| (k.with_prefix(prefix), w))
+                .collect(),
+            ..a
+        };
+        match self {
+            Operation::Transfer(mut op) => {
+                if let Some(memo) = op.memo.as_mut() {
+                    memo.from = memo.from.with_prefix(prefix);
+                    memo.to = memo.to.with_prefix(prefix);
+                }
+                Operation::Transfer(op)
+            }
+            Operation::AccountCreate(mut op) => {
+                op.owner = authority(op.owner);
+                op.active = authority(op.active);
+                op.options.memo_key = op.options.memo_key.with_prefix(prefix);
+                Operation::AccountCreate(op)
+            }
+            op @ Operation::AccountUpgrade(_) => op,
+        }
+    }
+
     /// The node's stateless `validate()` checks for this operation.
     pub fn validate(&self) -> Result<(), InvalidOperation> {
         let fee = self.fee();

@@ -85,6 +85,19 @@ impl Transaction {
         }
     }
 
+    /// The transaction with every public key written with `prefix` (see
+    /// [`Operation::with_key_prefix`]); the bytes, and so the id and signatures, do not change.
+    pub fn with_key_prefix(self, prefix: Prefix) -> Transaction {
+        Transaction {
+            operations: self
+                .operations
+                .into_iter()
+                .map(|op| op.with_key_prefix(prefix))
+                .collect(),
+            ..self
+        }
+    }
+
     /// Checks that every public key in the transaction is written with `prefix`, as the node
     /// (which only knows its own prefix) requires.
     pub fn check_prefix(&self, prefix: Prefix) -> Result<(), KeyError> {
@@ -128,6 +141,14 @@ impl SignedTransaction {
     /// The fc raw encoding including signatures (what `get_transaction_hex` returns).
     pub fn to_bytes(&self) -> Vec<u8> {
         raw::to_bytes(self)
+    }
+
+    /// [`Transaction::with_key_prefix`], keeping the signatures.
+    pub fn with_key_prefix(self, prefix: Prefix) -> SignedTransaction {
+        SignedTransaction {
+            transaction: self.transaction.with_key_prefix(prefix),
+            signatures: self.signatures,
+        }
     }
 
     /// The transaction id (signatures do not change it).

@@ -6,7 +6,7 @@
 use bts_devnet::chain::ChainConfig;
 use bts_devnet::{Devnet, ServerConfig, config_now};
 use bts_protocol::{AccountId, Asset, Operation, Prefix, SignedTransaction, TimePointSec, Transaction, Transfer};
-use bts_rpc::{HttpClient, HttpOptions, WsClient, WsOptions};
+use bts_rpc::{Api, HttpClient, HttpOptions, RpcClient, RpcError, WsClient, WsOptions};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -30,8 +30,12 @@ pub fn http(url: &str) -> HttpClient {
 
 /// A transfer from the registrar to init0, referring to the node's head, as a wallet builds it.
 pub async fn transfer(client: &WsClient, amount: i64) -> SignedTransaction {
-    let api = client.api();
-    let dgp = api.get_dynamic_global_properties().await.unwrap();
+    transfer_through(&client.api(), amount).await.unwrap()
+}
+
+/// [`transfer`] through any client; an error if the node does not answer.
+pub async fn transfer_through<C: RpcClient>(api: &Api<C>, amount: i64) -> Result<SignedTransaction, RpcError> {
+    let dgp = api.get_dynamic_global_properties().await?;
     let mut op: Operation = Transfer {
         fee: Asset::core(0),
         from: AccountId::new(7).unwrap(),
@@ -43,12 +47,11 @@ pub async fn transfer(client: &WsClient, amount: i64) -> SignedTransaction {
     .into();
     let fee = api
         .get_required_fees(std::slice::from_ref(&op), Default::default())
-        .await
-        .unwrap();
+        .await?;
     op.set_fee(fee[0]);
-    let chain_id = api.get_chain_id().await.unwrap();
+    let chain_id = api.get_chain_id().await?;
     let expiration = TimePointSec(dgp.time.secs() + 30);
-    Transaction::new(&dgp.head_block_id, expiration, vec![op]).sign(&chain_id, &[&ChainConfig::dev_key()])
+    Ok(Transaction::new(&dgp.head_block_id, expiration, vec![op]).sign(&chain_id, &[&ChainConfig::dev_key()]))
 }
 
 /// The workspace root.

@@ -4,7 +4,6 @@ use crate::error::InputError;
 use crate::output::{OutputArgs, Report};
 use crate::serve;
 use bts_devnet::chain::ChainConfig;
-use bts_devnet::follow::FollowError;
 use bts_devnet::ledger::Ledger;
 use bts_devnet::store::{DataDir, StoreError};
 use bts_devnet::{Devnet, Follower, RunningNode, ServerConfig};
@@ -92,7 +91,8 @@ impl DevnetArgs {
                 started = starting => match started {
                     Ok(Some(f)) => f,
                     Ok(None) => return Ok(()),
-                    Err(FollowError::Store(e)) => return Err(store_error(e)),
+                    // Whatever keeps a follower from following (a foreign or damaged data dir
+                    // included) is a failure to start: exit code 1.
                     Err(e) => return Err(e.into()),
                 },
                 () = &mut stop => return Ok(()),
