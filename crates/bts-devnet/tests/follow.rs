@@ -331,3 +331,44 @@ async fn the_devnet_api_serves_records_only_up_to_the_nodes_head() {
     assert!(matches!(e, RpcError::Node(_)), "{e}");
     producer.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_upstream_that_is_not_there_yet_is_waited_for() {
+    // A free port: nothing listens there until the producer starts.
+    let addr = TcpListener::bind("127.0.0.1:0").await.unwrap().local_addr().unwrap();
+    let (cancel, cancelled) = watch::channel(false);
+    let waiting = tokio::spawn(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Follower::start(&format!("ws://{addr}/"), None, vec![listener], ServerConfig::admin(), cancelled).await
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    assert!(!waiting.is_finished(), "a follower waits for its upstream");
+    let producer = Devnet::start(
+        "late",
+        config_now(Prefix::BTS),
+        vec![TcpListener::bind(addr).await.unwrap()],
+        ServerConfig::admin(),
+    )
+    .await
+    .unwrap();
+    let a = tokio::time::timeout(Duration::from_secs(30), waiting)
+        .await
+        .expect("it follows once the upstream is there")
+        .unwrap()
+        .unwrap()
+        .expect("not cancelled");
+    wait_for_block(&a.nodes()[0].http_url(), 2).await;
+    a.shutdown().await;
+    producer.shutdown().await;
+
+    // Cancelled while waiting: no follower, no error.
+    let (cancel_too, cancelled) = watch::channel(false);
+    let waiting = tokio::spawn(async move {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Follower::start(&format!("http://{addr}/"), None, vec![listener], ServerConfig::admin(), cancelled).await
+    });
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    cancel_too.send(true).unwrap();
+    assert!(waiting.await.unwrap().unwrap().is_none());
+    drop(cancel);
+}
