@@ -216,15 +216,13 @@ impl Upstream {
         serde_json::from_str(raw.get()).map_err(|e| RpcError::Decode(format!("get_genesis: {e}")))
     }
 
-    /// Up to [`MAX_RECORDS_PER_CALL`] records from `first` on.
-    async fn records(&self, first: u32, prefix: Prefix) -> Result<Vec<BlockRecord>, RpcError> {
-        let raw = self
-            .call(
-                DEVNET_API,
-                "get_block_records",
-                raw_args(&format!("[{first},{MAX_RECORDS_PER_CALL}]")),
-            )
-            .await?;
+    /// Up to [`MAX_RECORDS_PER_CALL`] records of `chain` from `first` on. The upstream refuses
+    /// (a node error) when it runs another chain than `chain`: whatever the transport, records
+    /// of another chain are never copied.
+    async fn records(&self, first: u32, chain: &ChainConfig) -> Result<Vec<BlockRecord>, RpcError> {
+        let args = format!("[{first},{MAX_RECORDS_PER_CALL},\"{}\"]", chain.genesis_hash());
+        let raw = self.call(DEVNET_API, "get_block_records", raw_args(&args)).await?;
+        let prefix = chain.prefix;
         let records: Vec<RecordJson> =
             serde_json::from_str(raw.get()).map_err(|e| RpcError::Decode(format!("get_block_records: {e}")))?;
         records
@@ -244,10 +242,9 @@ impl Upstream {
             Ok(_) => Ok(tx.id()),
             Err(RpcError::Node(e)) => Err(e),
             Err(e) => {
-                let sent = if e.retry_safe() && matches!(e, RpcError::Connect(_)) {
-                    "it was not sent"
-                } else {
-                    "it may have reached the upstream"
+                let sent = match e {
+                    RpcError::Connect(_) | RpcError::Closed => "it was not sent",
+                    _ => "it may have reached the upstream",
                 };
                 Err(FcException::assert(
                     "false",
@@ -338,7 +335,7 @@ pub async fn sync(
             {
                 notices = Some(c.set_block_applied_callback().await.map_err(Step::Retry)?);
             }
-            copy_new_records(&upstream, &ledger, config.prefix).await
+            copy_new_records(&upstream, &ledger, &config, checked_connection).await
         };
         match step.await {
             Ok(()) => {
@@ -393,9 +390,23 @@ async fn check_same_chain(upstream: &Upstream, ours: &ChainConfig) -> Result<(),
     Ok(())
 }
 
-async fn copy_new_records(upstream: &Upstream, ledger: &Ledger, prefix: Prefix) -> Result<(), Step> {
+/// Copies records until the upstream has no more. Records that came over a connection whose
+/// upstream's genesis was not checked yet (a reconnection during the call) are dropped: the next
+/// step checks it first.
+async fn copy_new_records(upstream: &Upstream, ledger: &Ledger, chain: &ChainConfig, checked: u64) -> Result<(), Step> {
     loop {
-        let records = upstream.records(ledger.head() + 1, prefix).await.map_err(Step::Retry)?;
+        let records = match upstream.records(ledger.head() + 1, chain).await {
+            Ok(records) => records,
+            // Refused: most likely another chain answers there now; the check says which.
+            Err(e @ RpcError::Node(_)) => {
+                check_same_chain(upstream, chain).await?;
+                return Err(Step::Retry(e));
+            }
+            Err(e) => return Err(Step::Retry(e)),
+        };
+        if upstream.connections() != checked {
+            return Err(Step::Retry(RpcError::Disconnected));
+        }
         let full = records.len() >= MAX_RECORDS_PER_CALL;
         for record in records {
             ledger.append(record).map_err(|e| match e {

@@ -11,6 +11,9 @@
 //!   transaction; `broadcast_transaction_with_callback` sends a notice then. Neither blocks the
 //!   connection: later requests are answered meanwhile.
 //!
+//! * The `devnet` API (by name; a devnet extension) serves followers: `get_genesis` and
+//!   `get_block_records` (see `follow.rs`).
+//!
 //! Over HTTP every request is a connection of its own, so callbacks make no sense there and are
 //! refused with an error that says so.
 
@@ -273,12 +276,19 @@ impl Session {
     }
 
     /// The devnet's own API, for followers: the genesis, and block records up to this node's
-    /// head (a frozen node serves no more than it applied).
+    /// head (a frozen node serves no more than it applied), only to a follower of the same
+    /// genesis.
     fn devnet(&self, call: &Call) -> Result<Value, ErrorObject> {
         match call.method.as_str() {
             "get_genesis" => Ok(serde_json::to_value(GenesisInfo::of(self.node.config())).expect("plain struct")),
             "get_block_records" => {
-                let (first, limit): (u32, u32) = call.args()?;
+                let (first, limit, genesis_hash): (u32, u32, String) = call.args()?;
+                let ours = self.node.config().genesis_hash().to_string();
+                if genesis_hash != ours {
+                    return Err(unsupported(&format!(
+                        "this node runs the chain with genesis hash {ours}, not {genesis_hash}"
+                    )));
+                }
                 let head = self.node.with_chain(crate::chain::Chain::head_block_num);
                 let limit = (limit as usize).min(MAX_RECORDS_PER_CALL);
                 let records: Vec<RecordJson> = self

@@ -285,26 +285,29 @@ async fn followers_refuse_what_is_not_their_chain() {
     let e = try_follow(&test.nodes()[0].ws_url(), Some(&dir)).await.err().unwrap();
     assert!(matches!(e, FollowError::Store(StoreError::OtherChain { .. })), "{e}");
 
-    // An upstream replaced by a node of another chain on the same address: the follower stops.
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let first = Devnet::start("x", config_now(Prefix::BTS), vec![listener], ServerConfig::admin())
-        .await
-        .unwrap();
-    let a = follower(&format!("ws://{addr}/"), None).await;
-    first.shutdown().await;
-    let mut other = config_now(Prefix::BTS);
-    other.genesis_time = other.genesis_time.saturating_add(1);
-    let listener = TcpListener::bind(addr).await.unwrap();
-    let second = Devnet::start("y", other, vec![listener], ServerConfig::admin())
-        .await
-        .unwrap();
-    let failed = tokio::time::timeout(Duration::from_secs(30), a.failed())
-        .await
-        .expect("the follower notices the new chain after reconnecting");
-    assert!(matches!(*failed, FollowError::OtherChain { .. }), "{failed}");
-    a.shutdown().await;
-    second.shutdown().await;
+    // An upstream replaced by a node of another chain on the same address: the follower stops,
+    // over either transport.
+    for scheme in ["ws", "http"] {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let first = Devnet::start("x", config_now(Prefix::BTS), vec![listener], ServerConfig::admin())
+            .await
+            .unwrap();
+        let a = follower(&format!("{scheme}://{addr}/"), None).await;
+        first.shutdown().await;
+        let mut other = config_now(Prefix::BTS);
+        other.genesis_time = other.genesis_time.saturating_add(1);
+        let listener = TcpListener::bind(addr).await.unwrap();
+        let second = Devnet::start("y", other, vec![listener], ServerConfig::admin())
+            .await
+            .unwrap();
+        let failed = tokio::time::timeout(Duration::from_secs(30), a.failed())
+            .await
+            .expect("the follower notices the new chain");
+        assert!(matches!(*failed, FollowError::OtherChain { .. }), "{scheme}: {failed}");
+        a.shutdown().await;
+        second.shutdown().await;
+    }
     bts.shutdown().await;
     test.shutdown().await;
 }
@@ -316,17 +319,25 @@ async fn the_devnet_api_serves_records_only_up_to_the_nodes_head() {
     wait_for_block(&url, 2).await;
     let client = http(&url);
     let devnet = ApiRef::Name("devnet".into());
+    let hash = producer.network().config().genesis_hash().to_string();
     let records: Vec<Value> = client
-        .call_as(devnet.clone(), "get_block_records", &(1, 2))
+        .call_as(devnet.clone(), "get_block_records", &(1, 2, &hash))
         .await
         .unwrap();
     assert_eq!(records.len(), 2);
     assert_eq!(records[0]["num"], 1);
     let none: Vec<Value> = client
-        .call_as(devnet.clone(), "get_block_records", &(1_000_000, 10))
+        .call_as(devnet.clone(), "get_block_records", &(1_000_000, 10, &hash))
         .await
         .unwrap();
     assert!(none.is_empty());
+    // Records go only to followers of the same genesis.
+    let other = "00".repeat(32);
+    let e = client
+        .call(devnet.clone(), "get_block_records", &(1, 2, &other))
+        .await
+        .unwrap_err();
+    assert!(e.node_message().unwrap().contains("not 0000"), "{e}");
     let e = client.call(devnet, "no_such_method", &()).await.unwrap_err();
     assert!(matches!(e, RpcError::Node(_)), "{e}");
     producer.shutdown().await;
@@ -339,7 +350,14 @@ async fn an_upstream_that_is_not_there_yet_is_waited_for() {
     let (cancel, cancelled) = watch::channel(false);
     let waiting = tokio::spawn(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Follower::start(&format!("ws://{addr}/"), None, vec![listener], ServerConfig::admin(), cancelled).await
+        Follower::start(
+            &format!("ws://{addr}/"),
+            None,
+            vec![listener],
+            ServerConfig::admin(),
+            cancelled,
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     assert!(!waiting.is_finished(), "a follower waits for its upstream");
@@ -365,7 +383,14 @@ async fn an_upstream_that_is_not_there_yet_is_waited_for() {
     let (cancel_too, cancelled) = watch::channel(false);
     let waiting = tokio::spawn(async move {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        Follower::start(&format!("http://{addr}/"), None, vec![listener], ServerConfig::admin(), cancelled).await
+        Follower::start(
+            &format!("http://{addr}/"),
+            None,
+            vec![listener],
+            ServerConfig::admin(),
+            cancelled,
+        )
+        .await
     });
     tokio::time::sleep(Duration::from_millis(500)).await;
     cancel_too.send(true).unwrap();
