@@ -397,3 +397,54 @@ async fn an_upstream_that_is_not_there_yet_is_waited_for() {
     assert!(waiting.await.unwrap().unwrap().is_none());
     drop(cancel);
 }
+
+/// Not a check but a measurement, printed: how fast a stored chain is read and replayed on
+/// restart, and how fast a new follower copies it. Run it with
+/// `cargo test --release -p bts-devnet --test follow -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it by hand (see its doc)"]
+async fn measure_replay_and_catch_up() {
+    const BLOCKS: u32 = 50_000;
+    let data = tempfile::tempdir().unwrap();
+    let dir = DataDir::new(data.path().join("producer"));
+    let mut config = config_now(Prefix::BTS);
+    config.genesis_time = bts_protocol::TimePointSec(config.genesis_time.secs() - 2 * BLOCKS);
+    {
+        let network =
+            bts_devnet::network::Network::resume("m", config.clone(), Arc::new(dir.open(&config).unwrap())).unwrap();
+        for n in 1..=BLOCKS {
+            network.produce_block(config.genesis_time.saturating_add(n)).unwrap();
+        }
+    }
+    let size = std::fs::metadata(data.path().join("producer/blocks.log"))
+        .unwrap()
+        .len();
+    let started = std::time::Instant::now();
+    let ledger = Arc::new(dir.open(&config).unwrap());
+    let read = started.elapsed();
+    let network = bts_devnet::network::Network::resume("m", config.clone(), ledger.clone()).unwrap();
+    let replayed = started.elapsed() - read;
+    drop(network);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let producer = Devnet::resume("m", config, ledger, vec![listener], ServerConfig::admin())
+        .await
+        .unwrap();
+    let started = std::time::Instant::now();
+    let a = follower(&producer.nodes()[0].ws_url(), None).await;
+    wait_for_block(&a.nodes()[0].http_url(), BLOCKS).await;
+    let copied = started.elapsed();
+    let rate = |d: Duration| f64::from(BLOCKS) / d.as_secs_f64();
+    println!("| {BLOCKS} empty blocks, {size} bytes on disk | time | blocks/s |");
+    println!("|---|---|---|");
+    println!("| read and check the block file | {read:.2?} | {:.0} |", rate(read));
+    println!(
+        "| replay into the producer's chain | {replayed:.2?} | {:.0} |",
+        rate(replayed)
+    );
+    println!(
+        "| a new follower copies and applies them (ws) | {copied:.2?} | {:.0} |",
+        rate(copied)
+    );
+    a.shutdown().await;
+    producer.shutdown().await;
+}

@@ -44,7 +44,7 @@ pub(crate) struct UpArgs {
     #[arg(long)]
     admin: bool,
     /// Keep the stack's state here and resume it on restart: each network's chain in
-    /// DIR/<network>/, the faucet's registrations in DIR/faucet.sqlite [default: in memory]
+    /// DIR/NETWORK/, the faucet's registrations in DIR/faucet.sqlite [default: in memory]
     #[arg(long, value_name = "DIR")]
     data_dir: Option<std::path::PathBuf>,
     /// Also serve HTTPS and WSS on this port, with --tls-cert/--tls-key or a certificate from
