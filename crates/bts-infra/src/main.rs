@@ -26,6 +26,16 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
         exactly one JSON object; errors go to stderr."
 )]
 struct Cli {
+    /// Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+    /// json, one object per line for log shippers
+    #[arg(
+        long,
+        global = true,
+        value_name = "FORMAT",
+        env = "BTS_LOG_FORMAT",
+        default_value = "text"
+    )]
+    log_format: serve::LogFormat,
     #[command(subcommand)]
     command: cmd::Command,
 }
@@ -33,6 +43,7 @@ struct Cli {
 fn main() -> ExitCode {
     // `parse` prints clap's own usage errors and exits with code 2, and prints --help with code 0.
     let cli = Cli::parse();
+    serve::set_log_format(cli.log_format);
     match cli.command.run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => error::report(&err),

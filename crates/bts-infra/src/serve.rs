@@ -15,15 +15,40 @@ pub(crate) fn block_on<T>(main: impl Future<Output = anyhow::Result<T>>) -> anyh
         .block_on(main)
 }
 
-/// Logs to stderr; `RUST_LOG` picks the level (default `info`).
+/// How long-running commands write their log on stderr (`--log-format`, `BTS_LOG_FORMAT`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub(crate) enum LogFormat {
+    /// Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is not set.
+    #[default]
+    Text,
+    /// One JSON object per line (time, level, target, fields), for log shippers.
+    Json,
+}
+
+static LOG_FORMAT: std::sync::OnceLock<LogFormat> = std::sync::OnceLock::new();
+
+/// Chooses the log format, once, before a command runs.
+pub(crate) fn set_log_format(format: LogFormat) {
+    let _ = LOG_FORMAT.set(format);
+}
+
+/// Logs to stderr; `RUST_LOG` picks the level (default `info`). Without a terminal (a container,
+/// a pipe, a file) there are no colour codes: they would land in `docker logs` as escapes.
 fn init_logging() {
+    use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    // A second initialisation (tests run commands in one process) is harmless.
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    // A second initialisation (tests run commands in one process) is harmless.
+    let _ = match LOG_FORMAT.get().copied().unwrap_or_default() {
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+        LogFormat::Text => {
+            let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            builder.with_ansi(colour).try_init()
+        }
+    };
 }
 
 /// Binds `addr`, saying what to do when it is taken.

@@ -619,7 +619,7 @@ fn help_texts() {
         expect![[r#"
             BitShares infrastructure: devnet and local stack, keys, account names and transaction signing
 
-            Usage: bts-infra <COMMAND>
+            Usage: bts-infra [OPTIONS] <COMMAND>
 
             Commands:
               key      Create keys, show a key's public key, derive wallet password keys
@@ -637,8 +637,23 @@ fn help_texts() {
               help     Print this message or the help of the given subcommand(s)
 
             Options:
-              -h, --help     Print help
-              -V, --version  Print version
+                  --log-format <FORMAT>
+                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+                      json, one object per line for log shippers
+
+                      Possible values:
+                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
+                        not set
+                      - json: One JSON object per line (time, level, target, fields), for log shippers
+          
+                      [env: BTS_LOG_FORMAT=]
+                      [default: text]
+
+              -h, --help
+                      Print help (see a summary with '-h')
+
+              -V, --version
+                      Print version
 
             Exit codes: 0 success, 1 failure, 2 bad usage or bad input. With --json, stdout is exactly one JSON
             object; errors go to stderr.
@@ -647,85 +662,158 @@ fn help_texts() {
     check(
         run(&["key", "--help"]).ok(),
         expect![[r#"
-        Create keys, show a key's public key, derive wallet password keys
+            Create keys, show a key's public key, derive wallet password keys
 
-        Usage: bts-infra key <COMMAND>
+            Usage: bts-infra key [OPTIONS] <COMMAND>
 
-        Commands:
-          new     Create a random private key; print it (WIF) and its public key
-          public  Print the public key of a private key (WIF)
-          derive  Derive an account's owner, active and memo keys from its password, as bitshares-ui does
-          help    Print this message or the help of the given subcommand(s)
+            Commands:
+              new     Create a random private key; print it (WIF) and its public key
+              public  Print the public key of a private key (WIF)
+              derive  Derive an account's owner, active and memo keys from its password, as bitshares-ui does
+              help    Print this message or the help of the given subcommand(s)
 
-        Options:
-          -h, --help  Print help
-    "#]],
+            Options:
+                  --log-format <FORMAT>
+                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+                      json, one object per line for log shippers
+
+                      Possible values:
+                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
+                        not set
+                      - json: One JSON object per line (time, level, target, fields), for log shippers
+          
+                      [env: BTS_LOG_FORMAT=]
+                      [default: text]
+
+              -h, --help
+                      Print help (see a summary with '-h')
+        "#]],
     );
     check(
         run(&["key", "derive", "--help"]).ok(),
         expect![[r#"
-        Derive an account's owner, active and memo keys from its password, as bitshares-ui does
+            Derive an account's owner, active and memo keys from its password, as bitshares-ui does
 
-        Usage: bts-infra key derive [OPTIONS] --account <NAME>
+            Usage: bts-infra key derive [OPTIONS] --account <NAME>
 
-        Options:
-              --account <NAME>        The account the keys are for (must be a valid account name)
-              --password <PASS>       The account's password (visible in `ps`: prefer --password-file or
-                                      BTS_PASSWORD)
-              --password-file <PATH>  Read the password from this file (- for stdin); a trailing line break
-                                      is not part of it
-              --prefix <PREFIX>       Address prefix of the chain: BTS (mainnet), TEST (public testnet) or
-                                      your own chain's [default: BTS]
-              --json                  Print exactly one JSON object on stdout instead of text
-          -h, --help                  Print help
+            Options:
+                  --account <NAME>
+                      The account the keys are for (must be a valid account name)
 
-        The password comes from exactly one of --password, --password-file or the BTS_PASSWORD environment
-        variable (an empty BTS_PASSWORD counts as unset). --password is visible to other users in `ps`;
-        prefer the other two.
-    "#]],
+                  --log-format <FORMAT>
+                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+                      json, one object per line for log shippers
+
+                      Possible values:
+                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
+                        not set
+                      - json: One JSON object per line (time, level, target, fields), for log shippers
+          
+                      [env: BTS_LOG_FORMAT=]
+                      [default: text]
+
+                  --password <PASS>
+                      The account's password (visible in `ps`: prefer --password-file or BTS_PASSWORD)
+
+                  --password-file <PATH>
+                      Read the password from this file (- for stdin); a trailing line break is not part of it
+
+                  --prefix <PREFIX>
+                      Address prefix of the chain: BTS (mainnet), TEST (public testnet) or your own chain's
+          
+                      [default: BTS]
+
+                  --json
+                      Print exactly one JSON object on stdout instead of text
+
+              -h, --help
+                      Print help (see a summary with '-h')
+
+            The password comes from exactly one of --password, --password-file or the BTS_PASSWORD environment
+            variable (an empty BTS_PASSWORD counts as unset). --password is visible to other users in `ps`;
+            prefer the other two.
+        "#]],
     );
     check(
         run(&["name", "check", "--help"]).ok(),
         expect![[r#"
-        Report whether a name is valid on chain, cheap, accepted by the wallet and by the faucet
+            Report whether a name is valid on chain, cheap, accepted by the wallet and by the faucet
 
-        Usage: bts-infra name check [OPTIONS] <NAME>
+            Usage: bts-infra name check [OPTIONS] <NAME>
 
-        Arguments:
-          <NAME>  The account name to check (may start with '-', which is then reported as invalid)
+            Arguments:
+              <NAME>
+                      The account name to check (may start with '-', which is then reported as invalid)
 
-        Options:
-              --allow-premium  Let the faucet register premium names too (it then pays the premium fee)
-              --json           Print exactly one JSON object on stdout instead of text
-          -h, --help           Print help
+            Options:
+                  --allow-premium
+                      Let the faucet register premium names too (it then pays the premium fee)
 
-        The exit code is 0 whenever the name could be checked, also when it fails a rule: the output is a
-        report. Scripts should read "faucet_ok" (or "valid") from --json.
-    "#]],
+                  --log-format <FORMAT>
+                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+                      json, one object per line for log shippers
+
+                      Possible values:
+                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
+                        not set
+                      - json: One JSON object per line (time, level, target, fields), for log shippers
+          
+                      [env: BTS_LOG_FORMAT=]
+                      [default: text]
+
+                  --json
+                      Print exactly one JSON object on stdout instead of text
+
+              -h, --help
+                      Print help (see a summary with '-h')
+
+            The exit code is 0 whenever the name could be checked, also when it fails a rule: the output is a
+            report. Scripts should read "faucet_ok" (or "valid") from --json.
+        "#]],
     );
     check(
         run(&["tx", "sign", "--help"]).ok(),
         expect![[r#"
-        Sign an unsigned transaction read from stdin (node JSON) and print it signed
+            Sign an unsigned transaction read from stdin (node JSON) and print it signed
 
-        Usage: bts-infra tx sign [OPTIONS] --chain-id <HEX>
+            Usage: bts-infra tx sign [OPTIONS] --chain-id <HEX>
 
-        Options:
-              --chain-id <HEX>   Chain id the signatures commit to (64 hex characters, from
-                                 get_chain_properties)
-              --wif <WIF>        Signing key in WIF; repeat for more signers (visible in `ps`: prefer
-                                 --wif-file)
-              --wif-file <PATH>  File holding one signing key in WIF (surrounding whitespace ignored);
-                                 repeatable
-              --prefix <PREFIX>  Prefix every public key in the transaction must carry [default: the chain
-                                 id's (BTS on mainnet, TEST on the public testnet), else BTS]
-              --json             Print exactly one JSON object on stdout instead of text
-          -h, --help             Print help
+            Options:
+                  --chain-id <HEX>
+                      Chain id the signatures commit to (64 hex characters, from get_chain_properties)
 
-        Keys from --wif sign first, then keys from --wif-file, each in the order given. Supported
-        operations: transfer (0), account_create (5), account_upgrade (8).
+                  --log-format <FORMAT>
+                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
+                      json, one object per line for log shippers
 
-        Example: bts-infra tx sign --chain-id 4018d784...12c8 --wif-file registrar.wif < tx.json
-    "#]],
+                      Possible values:
+                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
+                        not set
+                      - json: One JSON object per line (time, level, target, fields), for log shippers
+          
+                      [env: BTS_LOG_FORMAT=]
+                      [default: text]
+
+                  --wif <WIF>
+                      Signing key in WIF; repeat for more signers (visible in `ps`: prefer --wif-file)
+
+                  --wif-file <PATH>
+                      File holding one signing key in WIF (surrounding whitespace ignored); repeatable
+
+                  --prefix <PREFIX>
+                      Prefix every public key in the transaction must carry [default: the chain id's (BTS on
+                      mainnet, TEST on the public testnet), else BTS]
+
+                  --json
+                      Print exactly one JSON object on stdout instead of text
+
+              -h, --help
+                      Print help (see a summary with '-h')
+
+            Keys from --wif sign first, then keys from --wif-file, each in the order given. Supported
+            operations: transfer (0), account_create (5), account_upgrade (8).
+
+            Example: bts-infra tx sign --chain-id 4018d784...12c8 --wif-file registrar.wif < tx.json
+        "#]],
     );
 }

@@ -57,16 +57,23 @@ impl DevnetArgs {
         if let Some(url) = self.follow.clone() {
             return self.run_follower(&url);
         }
-        let data_dir = self.data_dir.as_ref().map(DataDir::new);
-        let config = match data_dir.as_ref().map(DataDir::stored_genesis).transpose()? {
-            Some(Some(stored)) => self.check_stored(stored)?,
-            _ => self.chain_config()?,
-        };
-        let ledger = match &data_dir {
-            Some(dir) => Arc::new(dir.open(&config).map_err(store_error)?),
-            None => Arc::new(Ledger::memory()),
-        };
         serve::block_on(async move {
+            // Inside the runtime, so that what opening the data dir logs (a torn tail cut off)
+            // is not lost before the log is set up.
+            let data_dir = self.data_dir.as_ref().map(DataDir::new);
+            let config = match data_dir
+                .as_ref()
+                .map(DataDir::stored_genesis)
+                .transpose()
+                .map_err(store_error)?
+            {
+                Some(Some(stored)) => self.check_stored(stored)?,
+                _ => self.chain_config()?,
+            };
+            let ledger = match &data_dir {
+                Some(dir) => Arc::new(dir.open(&config).map_err(store_error)?),
+                None => Arc::new(Ledger::memory()),
+            };
             let listeners = self.listeners().await?;
             let devnet = Devnet::resume("devnet", config, ledger, listeners, self.server()).await?;
             let stop = serve::stop_signal();
