@@ -33,7 +33,8 @@ struct Cli {
         global = true,
         value_name = "FORMAT",
         env = "BTS_LOG_FORMAT",
-        default_value = "text"
+        default_value = "text",
+        hide_possible_values = true
     )]
     log_format: serve::LogFormat,
     #[command(subcommand)]

@@ -12,7 +12,7 @@ pub(crate) trait Report: Serialize {
 }
 
 /// The `--json` flag, flattened into every command that prints a result.
-#[derive(Args)]
+#[derive(Args, Default)]
 pub(crate) struct OutputArgs {
     /// Print exactly one JSON object on stdout instead of text
     #[arg(long)]

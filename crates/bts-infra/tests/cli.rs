@@ -637,23 +637,11 @@ fn help_texts() {
               help     Print this message or the help of the given subcommand(s)
 
             Options:
-                  --log-format <FORMAT>
-                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
-                      json, one object per line for log shippers
-
-                      Possible values:
-                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
-                        not set
-                      - json: One JSON object per line (time, level, target, fields), for log shippers
-          
-                      [env: BTS_LOG_FORMAT=]
-                      [default: text]
-
-              -h, --help
-                      Print help (see a summary with '-h')
-
-              -V, --version
-                      Print version
+                  --log-format <FORMAT>  Log format of long-running commands (on stderr): text, coloured only on
+                                         a terminal, or json, one object per line for log shippers [env:
+                                         BTS_LOG_FORMAT=] [default: text]
+              -h, --help                 Print help
+              -V, --version              Print version
 
             Exit codes: 0 success, 1 failure, 2 bad usage or bad input. With --json, stdout is exactly one JSON
             object; errors go to stderr.
@@ -673,20 +661,10 @@ fn help_texts() {
               help    Print this message or the help of the given subcommand(s)
 
             Options:
-                  --log-format <FORMAT>
-                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
-                      json, one object per line for log shippers
-
-                      Possible values:
-                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
-                        not set
-                      - json: One JSON object per line (time, level, target, fields), for log shippers
-          
-                      [env: BTS_LOG_FORMAT=]
-                      [default: text]
-
-              -h, --help
-                      Print help (see a summary with '-h')
+                  --log-format <FORMAT>  Log format of long-running commands (on stderr): text, coloured only on
+                                         a terminal, or json, one object per line for log shippers [env:
+                                         BTS_LOG_FORMAT=] [default: text]
+              -h, --help                 Print help
         "#]],
     );
     check(
@@ -697,37 +675,18 @@ fn help_texts() {
             Usage: bts-infra key derive [OPTIONS] --account <NAME>
 
             Options:
-                  --account <NAME>
-                      The account the keys are for (must be a valid account name)
-
-                  --log-format <FORMAT>
-                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
-                      json, one object per line for log shippers
-
-                      Possible values:
-                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
-                        not set
-                      - json: One JSON object per line (time, level, target, fields), for log shippers
-          
-                      [env: BTS_LOG_FORMAT=]
-                      [default: text]
-
-                  --password <PASS>
-                      The account's password (visible in `ps`: prefer --password-file or BTS_PASSWORD)
-
-                  --password-file <PATH>
-                      Read the password from this file (- for stdin); a trailing line break is not part of it
-
-                  --prefix <PREFIX>
-                      Address prefix of the chain: BTS (mainnet), TEST (public testnet) or your own chain's
-          
-                      [default: BTS]
-
-                  --json
-                      Print exactly one JSON object on stdout instead of text
-
-              -h, --help
-                      Print help (see a summary with '-h')
+                  --account <NAME>        The account the keys are for (must be a valid account name)
+                  --log-format <FORMAT>   Log format of long-running commands (on stderr): text, coloured only
+                                          on a terminal, or json, one object per line for log shippers [env:
+                                          BTS_LOG_FORMAT=] [default: text]
+                  --password <PASS>       The account's password (visible in `ps`: prefer --password-file or
+                                          BTS_PASSWORD)
+                  --password-file <PATH>  Read the password from this file (- for stdin); a trailing line break
+                                          is not part of it
+                  --prefix <PREFIX>       Address prefix of the chain: BTS (mainnet), TEST (public testnet) or
+                                          your own chain's [default: BTS]
+                  --json                  Print exactly one JSON object on stdout instead of text
+              -h, --help                  Print help
 
             The password comes from exactly one of --password, --password-file or the BTS_PASSWORD environment
             variable (an empty BTS_PASSWORD counts as unset). --password is visible to other users in `ps`;
@@ -742,30 +701,16 @@ fn help_texts() {
             Usage: bts-infra name check [OPTIONS] <NAME>
 
             Arguments:
-              <NAME>
-                      The account name to check (may start with '-', which is then reported as invalid)
+              <NAME>  The account name to check (may start with '-', which is then reported as invalid)
 
             Options:
-                  --allow-premium
-                      Let the faucet register premium names too (it then pays the premium fee)
-
-                  --log-format <FORMAT>
-                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
-                      json, one object per line for log shippers
-
-                      Possible values:
-                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
-                        not set
-                      - json: One JSON object per line (time, level, target, fields), for log shippers
-          
-                      [env: BTS_LOG_FORMAT=]
-                      [default: text]
-
-                  --json
-                      Print exactly one JSON object on stdout instead of text
-
-              -h, --help
-                      Print help (see a summary with '-h')
+                  --allow-premium        Let the faucet register premium names too (it then pays the premium
+                                         fee)
+                  --log-format <FORMAT>  Log format of long-running commands (on stderr): text, coloured only on
+                                         a terminal, or json, one object per line for log shippers [env:
+                                         BTS_LOG_FORMAT=] [default: text]
+                  --json                 Print exactly one JSON object on stdout instead of text
+              -h, --help                 Print help
 
             The exit code is 0 whenever the name could be checked, also when it fails a rule: the output is a
             report. Scripts should read "faucet_ok" (or "valid") from --json.
@@ -779,36 +724,19 @@ fn help_texts() {
             Usage: bts-infra tx sign [OPTIONS] --chain-id <HEX>
 
             Options:
-                  --chain-id <HEX>
-                      Chain id the signatures commit to (64 hex characters, from get_chain_properties)
-
-                  --log-format <FORMAT>
-                      Log format of long-running commands (on stderr): text, coloured only on a terminal, or
-                      json, one object per line for log shippers
-
-                      Possible values:
-                      - text: Lines for people; ANSI colours only when stderr is a terminal and `NO_COLOR` is
-                        not set
-                      - json: One JSON object per line (time, level, target, fields), for log shippers
-          
-                      [env: BTS_LOG_FORMAT=]
-                      [default: text]
-
-                  --wif <WIF>
-                      Signing key in WIF; repeat for more signers (visible in `ps`: prefer --wif-file)
-
-                  --wif-file <PATH>
-                      File holding one signing key in WIF (surrounding whitespace ignored); repeatable
-
-                  --prefix <PREFIX>
-                      Prefix every public key in the transaction must carry [default: the chain id's (BTS on
-                      mainnet, TEST on the public testnet), else BTS]
-
-                  --json
-                      Print exactly one JSON object on stdout instead of text
-
-              -h, --help
-                      Print help (see a summary with '-h')
+                  --chain-id <HEX>       Chain id the signatures commit to (64 hex characters, from
+                                         get_chain_properties)
+                  --log-format <FORMAT>  Log format of long-running commands (on stderr): text, coloured only on
+                                         a terminal, or json, one object per line for log shippers [env:
+                                         BTS_LOG_FORMAT=] [default: text]
+                  --wif <WIF>            Signing key in WIF; repeat for more signers (visible in `ps`: prefer
+                                         --wif-file)
+                  --wif-file <PATH>      File holding one signing key in WIF (surrounding whitespace ignored);
+                                         repeatable
+                  --prefix <PREFIX>      Prefix every public key in the transaction must carry [default: the
+                                         chain id's (BTS on mainnet, TEST on the public testnet), else BTS]
+                  --json                 Print exactly one JSON object on stdout instead of text
+              -h, --help                 Print help
 
             Keys from --wif sign first, then keys from --wif-file, each in the order given. Supported
             operations: transfer (0), account_create (5), account_upgrade (8).

@@ -52,6 +52,43 @@ pub(crate) struct DevnetArgs {
 }
 
 impl DevnetArgs {
+    /// The devnet node that `node run --engine devnet` runs for a node spec: it serves JSON-RPC on
+    /// the spec's RPC endpoint and, for a seed, on its P2P endpoint too (where other nodes' seed
+    /// lists point); a producer makes the blocks of the network's devnet chain (prefix BTS or
+    /// TEST); any other node follows its first seed node. The spec's data dir holds the chain.
+    pub(crate) fn for_node(spec: &bts_node::spec::NodeSpec, block_interval: u32) -> Result<DevnetArgs, InputError> {
+        let listen: Vec<SocketAddr> = spec
+            .rpc
+            .into_iter()
+            .chain(spec.p2p.listen.filter(|_| spec.roles.seed))
+            .collect();
+        if listen.is_empty() {
+            return Err(InputError::new("the devnet engine has nothing to serve on")
+                .hint("turn rpc-endpoint on, or make the node a seed (its p2p-endpoint serves the devnet's RPC)"));
+        }
+        let follow = match (spec.roles.producer, spec.p2p.seed_nodes.first()) {
+            (true, _) => None,
+            (false, Some(seed)) => Some(format!("ws://{}/", seed.as_str())),
+            (false, None) => {
+                return Err(InputError::new("a devnet-engine node that is not a producer needs a seed node to follow")
+                    .hint("give --seed-node HOST:PORT (BTS_NODE_SEED_NODE): the producer's or another node's seed endpoint"));
+            }
+        };
+        let producer = follow.is_none();
+        Ok(DevnetArgs {
+            listen,
+            block_interval: producer.then_some(block_interval),
+            prefix: producer.then(|| spec.network.prefix()),
+            chain_id: None,
+            genesis: None,
+            follow,
+            data_dir: Some(spec.data_dir.clone()),
+            admin: false,
+            http_keep_alive: false,
+            output: OutputArgs::default(),
+        })
+    }
+
     /// Runs the devnet until Ctrl-C or SIGTERM.
     pub(crate) fn run(self) -> anyhow::Result<()> {
         if let Some(url) = self.follow.clone() {

@@ -20,6 +20,16 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// What `node run` runs for the spec (`--engine`, `BTS_NODE_ENGINE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Engine {
+    /// bitshares-core's witness_node: the only production engine.
+    WitnessNode,
+    /// bts-infra's devnet, for demos, tests and CI: a producer of the network's devnet chain, or a
+    /// follower of the first seed node; never a public chain.
+    Devnet,
+}
+
 /// `bts-infra node ...` (the spec flags make the arguments large, hence the boxes).
 #[derive(Subcommand)]
 pub(crate) enum NodeCommand {
@@ -313,6 +323,13 @@ pub(crate) struct RunArgs {
     /// Run even as root (not recommended: witness_node needs no privileges)
     #[arg(long, env = "BTS_NODE_ALLOW_ROOT")]
     allow_root: bool,
+    /// What runs the node: witness-node, or devnet (bts-infra's development chain from the same
+    /// spec, for demos and tests; see docs/node.md)
+    #[arg(long, value_name = "ENGINE", env = "BTS_NODE_ENGINE", default_value = "witness-node")]
+    engine: Engine,
+    /// Time between blocks of a devnet-engine producer
+    #[arg(long, value_name = "DURATION", env = "BTS_NODE_DEVNET_BLOCK_INTERVAL", default_value = "3s", value_parser = serve::parse_interval)]
+    devnet_block_interval: u32,
 }
 
 impl RunArgs {
@@ -323,6 +340,9 @@ impl RunArgs {
                 "run as an unprivileged user (the images use uid 10000); --allow-root (BTS_NODE_ALLOW_ROOT=true) overrides this",
             )
         })?;
+        if self.engine == Engine::Devnet {
+            return crate::cmd::devnet::DevnetArgs::for_node(&spec, self.devnet_block_interval)?.run();
+        }
         let rendered = render(&spec);
         let options = RunOptions {
             program: self.program.witness_node,

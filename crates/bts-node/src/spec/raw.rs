@@ -19,12 +19,14 @@ use std::str::FromStr;
 
 /// Environment variables with the `BTS_NODE_` prefix that belong to the launcher itself (read by
 /// `bts-infra node run`/`ready`), not to the spec.
-pub const LAUNCHER_ENV_VARS: [&str; 5] = [
+pub const LAUNCHER_ENV_VARS: [&str; 7] = [
     "BTS_NODE_SPEC",
     "BTS_NODE_WITNESS_NODE",
     "BTS_NODE_GRACE_PERIOD",
     "BTS_NODE_ES_WAIT",
     "BTS_NODE_ALLOW_ROOT",
+    "BTS_NODE_ENGINE",
+    "BTS_NODE_DEVNET_BLOCK_INTERVAL",
 ];
 
 /// A node spec before validation: every setting optional, each with where it came from.

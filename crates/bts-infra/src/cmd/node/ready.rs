@@ -39,6 +39,9 @@ pub(crate) struct ReadyArgs {
     /// Print exactly one JSON object on stdout (also when not ready) instead of text
     #[arg(long)]
     json: bool,
+    /// The node's engine: with devnet, the expected chain is the network's devnet chain
+    #[arg(long, value_name = "ENGINE", env = "BTS_NODE_ENGINE", default_value = "witness-node")]
+    engine: super::Engine,
 }
 
 /// What `node ready` prints.
@@ -114,13 +117,17 @@ impl ReadyArgs {
     }
 
     fn expected_chain(&self, network: Option<Network>) -> Result<Option<ChainId>, InputError> {
+        let chain_of = |n: Network| match self.engine {
+            super::Engine::WitnessNode => n.chain_id(),
+            super::Engine::Devnet => bts_devnet::chain::ChainConfig::devnet_chain_id(n.prefix()),
+        };
         match (self.chain_id, network) {
-            (Some(id), Some(network)) if id != network.chain_id() => {
+            (Some(id), Some(network)) if id != chain_of(network) => {
                 Err(InputError::new(format!("--chain-id {id} is not {network}'s chain id"))
                     .hint("give one of --chain-id and --network (or BTS_NODE_NETWORK)"))
             }
             (Some(id), _) => Ok(Some(id)),
-            (None, network) => Ok(network.map(|n| n.chain_id())),
+            (None, network) => Ok(network.map(chain_of)),
         }
     }
 }
