@@ -62,6 +62,11 @@ fn scratch(name: &str) -> PathBuf {
 /// Starts the stand-in in `mode` and returns it with a future that completes once it has set
 /// its traps (it prints `started` then).
 fn start(dir: &Path, mode: &str) -> (Child, impl Future<Output = ()> + use<>) {
+    // A test run started in the background of a non-interactive shell (`cmd &`) inherits SIGINT
+    // ignored, and a shell cannot trap a signal that was ignored when it started. Catching SIGINT
+    // here (tokio keeps its handler for the process's life) makes exec give the stand-in the
+    // default, as `node run` does by installing its own SIGINT handler before it spawns.
+    let _ = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt());
     let mut command = Command::new("sh");
     command
         .arg(dir.join("stand-in.sh"))
