@@ -622,19 +622,20 @@ fn help_texts() {
             Usage: bts-infra [OPTIONS] <COMMAND>
 
             Commands:
-              key      Create keys, show a key's public key, derive wallet password keys
-              name     Check account names against the chain, wallet and faucet rules
-              tx       Sign transactions offline
-              devnet   Run a BitShares-compatible development chain (WebSocket and HTTP JSON-RPC, like
-                       witness_node)
-              up       Run the local stack on devnets: a mainnet-like and a testnet-like network, several nodes
-                       each
-              faucet   Run the onboarding faucet: registers accounts for bitshares-ui and other wallets
-              account  Register an account through a faucet with the reference wallet's password keys
-              gateway  Run the gateway: a health-aware load balancer in front of BitShares API nodes
-              node     Run a BitShares node: render witness_node's config from a node spec, run it, probe its
-                       readiness
-              help     Print this message or the help of the given subcommand(s)
+              key          Create keys, show a key's public key, derive wallet password keys
+              name         Check account names against the chain, wallet and faucet rules
+              tx           Sign transactions offline
+              devnet       Run a BitShares-compatible development chain (WebSocket and HTTP JSON-RPC, like
+                           witness_node)
+              up           Run the local stack on devnets: a mainnet-like and a testnet-like network, several
+                           nodes each
+              faucet       Run the onboarding faucet: registers accounts for bitshares-ui and other wallets
+              account      Register an account through a faucet with the reference wallet's password keys
+              gateway      Run the gateway: a health-aware load balancer in front of BitShares API nodes
+              node         Run a BitShares node: render witness_node's config from a node spec, run it, probe
+                           its readiness
+              healthcheck  Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
+              help         Print this message or the help of the given subcommand(s)
 
             Options:
                   --log-format <FORMAT>  Log format of long-running commands (on stderr): text, coloured only on

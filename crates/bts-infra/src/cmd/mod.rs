@@ -4,6 +4,7 @@ mod account;
 mod devnet;
 mod faucet;
 mod gateway;
+mod healthcheck;
 mod key;
 mod name;
 mod node;
@@ -38,6 +39,8 @@ pub(crate) enum Command {
     /// Run a BitShares node: render witness_node's config from a node spec, run it, probe its readiness
     #[command(subcommand)]
     Node(node::NodeCommand),
+    /// Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
+    Healthcheck(healthcheck::HealthcheckArgs),
 }
 
 impl Command {
@@ -53,6 +56,7 @@ impl Command {
             Command::Account(c) => c.run(),
             Command::Gateway(c) => c.run(),
             Command::Node(c) => c.run(),
+            Command::Healthcheck(c) => c.run(),
         }
     }
 }
