@@ -26,7 +26,10 @@ fn healthy_unhealthy_and_unreachable() {
     let mut line = String::new();
     BufReader::new(up.stdout.take().unwrap()).read_line(&mut line).unwrap();
     let report: serde_json::Value = serde_json::from_str(&line).unwrap();
-    let gateway = report["gateway"]["mainnet_http"].as_str().unwrap().trim_end_matches('/');
+    let gateway = report["gateway"]["mainnet_http"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('/');
 
     let (code, out, err) = healthcheck(&format!("{gateway}/health"));
     assert_eq!(code, 0, "{out}{err}");
