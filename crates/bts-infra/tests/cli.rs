@@ -635,6 +635,7 @@ fn help_texts() {
               node         Run a BitShares node: render witness_node's config from a node spec, run it, probe
                            its readiness
               healthcheck  Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
+              fleet        Deploy and operate a fleet of nodes, gateways and the faucet from one inventory file
               help         Print this message or the help of the given subcommand(s)
 
             Options:

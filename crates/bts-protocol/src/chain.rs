@@ -100,6 +100,12 @@ impl ChainId {
         "39f5e2ede1f8bc1a3a54a7914414e3779e33193f1f5693510e73cb7a87617447",
     ));
 
+    /// The chain id of bts-infra's devnet for `prefix`: `sha256("bts-infra devnet <PREFIX>")`, so
+    /// every devnet with the same prefix has the same id and none collides with a public chain.
+    pub fn devnet(prefix: Prefix) -> ChainId {
+        ChainId(Digest::sha256(format!("bts-infra devnet {prefix}").as_bytes()).0)
+    }
+
     /// The address prefix of a well-known chain (`BTS` mainnet, `TEST` testnet).
     pub fn known_prefix(&self) -> Option<Prefix> {
         match *self {

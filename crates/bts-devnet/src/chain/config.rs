@@ -8,7 +8,7 @@
 
 use super::params::MAX_SHARE_SUPPLY;
 use bts_protocol::name::is_valid_name;
-use bts_protocol::{ChainId, Digest, Prefix, PrivateKey, PublicKey, TimePointSec};
+use bts_protocol::{ChainId, Prefix, PrivateKey, PublicKey, TimePointSec};
 use thiserror::Error;
 
 /// Seed of the default registrar key (`PrivateKey::from_seed`). It is public: whoever reads
@@ -124,7 +124,7 @@ impl ChainConfig {
     /// The default chain id for a prefix: `sha256("bts-infra devnet <PREFIX>")`, so every
     /// devnet with the same prefix has the same id and none collides with a public chain.
     pub fn devnet_chain_id(prefix: Prefix) -> ChainId {
-        ChainId(Digest::sha256(format!("bts-infra devnet {prefix}").as_bytes()).0)
+        ChainId::devnet(prefix)
     }
 
     /// The development key, `PrivateKey::from_seed(DEV_KEY_SEED)`.

@@ -16,8 +16,8 @@ mod validate;
 pub use key::DEFAULT_KEY_ENV;
 use raw::{Overrides, RawConfig};
 use validate::{
-    apply_registrar, parse_database_url, parse_limits, parse_listen, parse_nodes, parse_path_prefix, parse_prefix,
-    parse_proxy, parse_timeouts, required,
+    apply_registrar, database_url, parse_database_url, parse_limits, parse_listen, parse_nodes, parse_path_prefix,
+    parse_prefix, parse_proxy, parse_timeouts, required,
 };
 
 use bts_protocol::{ChainId, NamePolicy, Prefix, PrivateKey};
@@ -319,7 +319,7 @@ impl FaucetConfig {
             chain_id,
             prefix,
             parse_nodes(raw.chain.nodes)?,
-            parse_database_url(raw.database_url)?,
+            parse_database_url(database_url(raw.database_url, raw.database_url_file.as_deref())?)?,
         );
         config.listen = parse_listen(raw.listen)?;
         config.path_prefix = parse_path_prefix(raw.path_prefix)?;

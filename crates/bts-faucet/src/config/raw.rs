@@ -19,6 +19,9 @@ pub struct RawConfig {
     pub path_prefix: Option<String>,
     /// `database-url`: `sqlite://FILE` or `postgres://...`.
     pub database_url: Option<String>,
+    /// `database-url-file`: a file holding the database URL (a mounted secret: a PostgreSQL URL
+    /// carries its password). Exclusive with `database-url`.
+    pub database_url_file: Option<PathBuf>,
     /// `max-body-bytes`: the largest request body read.
     pub max_body_bytes: Option<usize>,
     /// `[chain]`.
@@ -147,6 +150,8 @@ pub struct Overrides {
     pub path_prefix: Option<String>,
     /// `database-url`.
     pub database_url: Option<String>,
+    /// `database-url-file`.
+    pub database_url_file: Option<PathBuf>,
     /// `chain.nodes` (replaces the whole list).
     pub nodes: Option<Vec<String>>,
     /// `chain.id`.
@@ -160,10 +165,11 @@ pub struct Overrides {
 }
 
 /// The environment variables [`Overrides::from_env`] reads, with the key each one sets.
-pub const ENV_VARS: [(&str, &str); 8] = [
+pub const ENV_VARS: [(&str, &str); 9] = [
     ("BTS_FAUCET_LISTEN", "listen"),
     ("BTS_FAUCET_PATH_PREFIX", "path-prefix"),
     ("BTS_FAUCET_DATABASE_URL", "database-url"),
+    ("BTS_FAUCET_DATABASE_URL_FILE", "database-url-file"),
     ("BTS_FAUCET_NODES", "chain.nodes (comma-separated)"),
     ("BTS_FAUCET_CHAIN_ID", "chain.id"),
     ("BTS_FAUCET_PREFIX", "chain.prefix"),
@@ -180,6 +186,7 @@ impl Overrides {
             listen: get("BTS_FAUCET_LISTEN"),
             path_prefix: get("BTS_FAUCET_PATH_PREFIX"),
             database_url: get("BTS_FAUCET_DATABASE_URL"),
+            database_url_file: get("BTS_FAUCET_DATABASE_URL_FILE").map(PathBuf::from),
             nodes: get("BTS_FAUCET_NODES").map(|v| {
                 v.split(',')
                     .map(str::trim)
@@ -211,6 +218,7 @@ impl RawConfig {
         set(&mut self.listen, o.listen);
         set(&mut self.path_prefix, o.path_prefix);
         set(&mut self.database_url, o.database_url);
+        set(&mut self.database_url_file, o.database_url_file);
         set(&mut self.chain.nodes, o.nodes);
         set(&mut self.chain.id, o.chain_id);
         set(&mut self.chain.prefix, o.prefix);

@@ -62,6 +62,29 @@ pub(super) fn parse_nodes(nodes: Option<Vec<String>>) -> Result<Vec<String>, Con
     Ok(nodes)
 }
 
+/// The database URL from `database-url` or the file `database-url-file` names (one of them).
+pub(super) fn database_url(url: Option<String>, file: Option<&std::path::Path>) -> Result<Option<String>, ConfigError> {
+    match (url, file) {
+        (Some(_), Some(_)) => Err(invalid(
+            "database-url-file",
+            "database-url is given too: keep one of them (the file for a URL with a password)",
+        )),
+        (url, None) => Ok(url),
+        (None, Some(file)) => match std::fs::read_to_string(file) {
+            Ok(text) if !text.trim().is_empty() => Ok(Some(text.trim().to_owned())),
+            // The file's content is a secret: the message names the file only.
+            Ok(_) => Err(invalid(
+                "database-url-file",
+                format!("{} is empty: write the database URL in it", file.display()),
+            )),
+            Err(e) => Err(invalid(
+                "database-url-file",
+                format!("cannot read {}: {e}", file.display()),
+            )),
+        },
+    }
+}
+
 pub(super) fn parse_database_url(url: Option<String>) -> Result<String, ConfigError> {
     let url = url.unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
     let ok = ["sqlite:", "postgres://", "postgresql://"]

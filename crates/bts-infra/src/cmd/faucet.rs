@@ -57,6 +57,8 @@ impl FaucetArgs {
             listen: self.listen.map(|a| a.to_string()),
             path_prefix: self.path_prefix.clone(),
             database_url: self.database_url.clone(),
+            // A file is for a mounted secret: given by the config file or the environment.
+            database_url_file: None,
             nodes: (!self.nodes.is_empty()).then(|| self.nodes.clone()),
             chain_id: self.chain_id.clone(),
             prefix: self.prefix.clone(),

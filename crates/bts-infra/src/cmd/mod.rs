@@ -3,6 +3,7 @@
 mod account;
 mod devnet;
 mod faucet;
+mod fleet;
 mod gateway;
 mod healthcheck;
 mod key;
@@ -41,6 +42,9 @@ pub(crate) enum Command {
     Node(node::NodeCommand),
     /// Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Deploy and operate a fleet of nodes, gateways and the faucet from one inventory file
+    #[command(subcommand)]
+    Fleet(fleet::FleetCommand),
 }
 
 impl Command {
@@ -57,6 +61,7 @@ impl Command {
             Command::Gateway(c) => c.run(),
             Command::Node(c) => c.run(),
             Command::Healthcheck(c) => c.run(),
+            Command::Fleet(c) => c.run(),
         }
     }
 }

@@ -1,0 +1,204 @@
+//! The configuration files of the fleet's services: each gateway's `gateway.toml` (its networks,
+//! every API node as a backend with its region, region preferences from the regions, TLS, the
+//! faucet's route), the faucet's `faucet.toml` and Prometheus's scrape configuration.
+
+use crate::inventory::{Faucet, Gateway, Inventory, Node};
+use toml::{Table, Value};
+
+/// Where a service listens inside its container.
+pub const SERVICE_PORT: u16 = 8080;
+/// The faucet's path on every gateway.
+pub const FAUCET_PATH: &str = "/onboarding";
+/// Where a mounted geo database is in a gateway's container.
+pub const GEO_DATABASE: &str = "/etc/bts/geo.mmdb";
+
+/// How `from_host` reaches `node`'s RPC: by name on its own host, else the host's address.
+pub fn node_rpc_url(inv: &Inventory, from_host: &str, node: &Node) -> Option<String> {
+    let network = inv.network(&node.network)?;
+    if node.host == from_host {
+        return Some(format!("ws://{}:{}", node.name, network.chain.rpc_port()));
+    }
+    Some(format!("ws://{}:{}", inv.host(&node.host)?.address, node.rpc_port?))
+}
+
+/// `gateway`'s configuration file.
+pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
+    let own_region = inv.region_of(&gateway.host).unwrap_or_default();
+    let mut root = Table::new();
+    root.insert(
+        "server".into(),
+        Value::Table(table([("listen", Value::from(format!("0.0.0.0:{SERVICE_PORT}")))])),
+    );
+    root.insert(
+        "health".into(),
+        Value::Table(table([
+            ("interval", Value::from("1s")),
+            ("timeout", Value::from("2s")),
+            ("max-lag-blocks", Value::from(3)),
+        ])),
+    );
+    if let Some(tls) = &gateway.tls {
+        let mut acme = Table::new();
+        acme.insert("domains".into(), Value::from(tls.domains.clone()));
+        if let Some(contact) = &tls.contact {
+            acme.insert("contact".into(), Value::from(vec![contact.clone()]));
+        }
+        if let Some(directory) = &tls.directory {
+            acme.insert("directory".into(), Value::from(directory.clone()));
+        }
+        acme.insert("state-dir".into(), Value::from("/var/lib/bts/acme"));
+        let mut t = table([
+            ("listen", Value::from("0.0.0.0:8443")),
+            ("redirect-listen", Value::from("0.0.0.0:8000")),
+        ]);
+        t.insert("acme".into(), Value::Table(acme));
+        root.insert("tls".into(), Value::Table(t));
+    }
+    let mut networks = Vec::new();
+    for name in &gateway.networks {
+        let Some(network) = inv.network(name) else { continue };
+        let mut n = table([
+            ("name", Value::from(name.clone())),
+            ("chain-id", Value::from(network.chain_id.to_string())),
+            ("paths", Value::from(network.paths.clone())),
+        ]);
+        let regions: Vec<&str> = inv.regions.iter().map(|r| r.name.as_str()).collect();
+        let backends: Vec<Value> = inv
+            .api_nodes(name)
+            .filter_map(|node| {
+                let url = node_rpc_url(inv, &gateway.host, node)?;
+                Some(Value::Table(table([
+                    ("url", Value::from(url)),
+                    ("region", Value::from(inv.region_of(&node.host)?.to_owned())),
+                ])))
+            })
+            .collect();
+        let present: Vec<&str> = inv.api_nodes(name).filter_map(|n| inv.region_of(&n.host)).collect();
+        if inv.geo_database.is_some() {
+            n.insert("selection".into(), Value::from("geo"));
+            let mut prefer = Table::new();
+            for region in &inv.regions {
+                for code in &region.clients {
+                    prefer.insert(code.clone(), Value::from(preference(&region.name, &regions, &present)));
+                }
+            }
+            prefer.insert("*".into(), Value::from(preference(own_region, &regions, &present)));
+            n.insert(
+                "geo".into(),
+                Value::Table(table([
+                    ("database", Value::from(GEO_DATABASE)),
+                    ("prefer", Value::Table(prefer)),
+                ])),
+            );
+        } else {
+            n.insert("selection".into(), Value::from("latency"));
+        }
+        n.insert("backend".into(), Value::Array(backends));
+        networks.push(Value::Table(n));
+    }
+    root.insert("network".into(), Value::Array(networks));
+    if let Some(faucet) = &inv.faucet {
+        let upstream = faucet_url(inv, &gateway.host, faucet);
+        root.insert(
+            "http-route".into(),
+            Value::Array(vec![Value::Table(table([
+                ("path-prefix", Value::from(FAUCET_PATH)),
+                ("upstream", Value::from(upstream)),
+            ]))]),
+        );
+    }
+    header(
+        &format!(
+            "gateway {:?} on host {:?} (region {own_region})",
+            gateway.name, gateway.host
+        ),
+        &root,
+    )
+}
+
+/// Regions in order of preference starting with `first`, only those with backends.
+fn preference(first: &str, regions: &[&str], present: &[&str]) -> Vec<String> {
+    std::iter::once(first)
+        .chain(regions.iter().copied().filter(|r| *r != first))
+        .filter(|r| present.contains(r))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// How a service on `from_host` reaches the faucet.
+pub fn faucet_url(inv: &Inventory, from_host: &str, faucet: &Faucet) -> String {
+    if faucet.host == from_host {
+        format!("http://faucet:{SERVICE_PORT}")
+    } else {
+        let address = inv.host(&faucet.host).map_or("", |h| h.address.as_str());
+        format!("http://{address}:{}", faucet.port)
+    }
+}
+
+/// The faucet's configuration file. It broadcasts through the API nodes of its network (by name
+/// on its own host, by address elsewhere): a gateway would add a hop and hide which node failed.
+pub fn faucet_toml(inv: &Inventory, faucet: &Faucet) -> String {
+    let Some(network) = inv.network(&faucet.network) else {
+        return String::new();
+    };
+    let nodes: Vec<String> = inv
+        .api_nodes(&faucet.network)
+        .filter_map(|n| node_rpc_url(inv, &faucet.host, n))
+        .collect();
+    let mut root = table([
+        ("listen", Value::from(format!("0.0.0.0:{SERVICE_PORT}"))),
+        ("path-prefix", Value::from(FAUCET_PATH)),
+    ]);
+    if faucet.database_url.is_none() {
+        root.insert("database-url".into(), Value::from("sqlite:///var/lib/bts/faucet.db"));
+    }
+    root.insert(
+        "chain".into(),
+        Value::Table(table([
+            ("id", Value::from(network.chain_id.to_string())),
+            ("prefix", Value::from(network.chain.prefix().to_string())),
+            ("nodes", Value::from(nodes)),
+        ])),
+    );
+    root.insert(
+        "registrar".into(),
+        Value::Table(table([
+            ("name", Value::from(faucet.registrar.clone())),
+            (
+                "key-file",
+                Value::from(crate::spec::secret_path(&faucet.registrar_key).display().to_string()),
+            ),
+            ("referrer-percent", Value::from(i64::from(faucet.referrer_percent))),
+        ])),
+    );
+    // The gateways forward the client's address; they reach the faucet through the compose
+    // network (on its host) or from their hosts' addresses.
+    let mut trusted: Vec<String> = vec!["127.0.0.1".into(), "172.16.0.0/12".into()];
+    for g in &inv.gateways {
+        if let Some(h) = inv
+            .host(&g.host)
+            .filter(|h| g.host != faucet.host && !trusted.contains(&h.address))
+        {
+            trusted.push(h.address.clone());
+        }
+    }
+    root.insert(
+        "proxy".into(),
+        Value::Table(table([
+            ("trusted", Value::from(trusted)),
+            ("client-ip-header", Value::from("x-forwarded-for")),
+        ])),
+    );
+    header(&format!("the faucet on host {:?}", faucet.host), &root)
+}
+
+fn table<const N: usize>(entries: [(&str, Value); N]) -> Table {
+    entries.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
+}
+
+fn header(what: &str, root: &Table) -> String {
+    format!(
+        "# Rendered by `bts-infra fleet` for {what}; `fleet apply` replaces it: edit the inventory instead.\n{}",
+        toml::to_string(root).unwrap_or_default()
+    )
+}

@@ -1,0 +1,106 @@
+//! A small YAML writer for compose files: block mappings and sequences, every string
+//! double-quoted (a JSON string is a valid YAML double-quoted scalar), so nothing is
+//! misread as a number, boolean or anchor. A YAML library would bring a parser we do not need.
+
+use serde_json::Value;
+
+/// `value` as a YAML document.
+pub(crate) fn to_yaml(value: &Value) -> String {
+    let mut out = String::new();
+    block(&mut out, value, 0);
+    out
+}
+
+fn block(out: &mut String, value: &Value, indent: usize) {
+    let pad = " ".repeat(indent);
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                out.push_str(&pad);
+                out.push_str(&key_text(key));
+                out.push(':');
+                nested(out, v, indent);
+            }
+        }
+        Value::Array(items) => {
+            for v in items {
+                out.push_str(&pad);
+                out.push('-');
+                nested(out, v, indent);
+            }
+        }
+        scalar => {
+            out.push_str(&pad);
+            out.push_str(&scalar_text(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+/// What follows `key:` or `-`: a scalar on the same line, or a block on the next lines.
+fn nested(out: &mut String, v: &Value, indent: usize) {
+    match v {
+        Value::Object(m) if m.is_empty() => out.push_str(" {}\n"),
+        Value::Array(a) if a.is_empty() => out.push_str(" []\n"),
+        Value::Object(_) | Value::Array(_) => {
+            out.push('\n');
+            block(out, v, indent + 2);
+        }
+        scalar => {
+            out.push(' ');
+            out.push_str(&scalar_text(scalar));
+            out.push('\n');
+        }
+    }
+}
+
+fn scalar_text(v: &Value) -> String {
+    match v {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => Value::String(s.clone()).to_string(),
+        Value::Array(_) | Value::Object(_) => unreachable!("containers are written as blocks"),
+    }
+}
+
+/// Keys of our own making are plain words; anything else is quoted.
+fn key_text(key: &str) -> String {
+    if !key.is_empty()
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && !key.starts_with(['-', '.'])
+    {
+        key.to_owned()
+    } else {
+        Value::String(key.to_owned()).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn blocks_and_quoted_scalars() {
+        let doc = json!({
+            "services": {"n1": {"image": "x:1", "init": true, "ports": ["8090:8090"], "env": {"A": "yes"}}},
+            "volumes": {"n1-data": {}},
+            "weird key": [],
+        });
+        expect_test::expect![[r#"
+            services:
+              n1:
+                env:
+                  A: "yes"
+                image: "x:1"
+                init: true
+                ports:
+                  - "8090:8090"
+            volumes:
+              n1-data: {}
+            "weird key": []
+        "#]]
+        .assert_eq(&to_yaml(&doc));
+    }
+}

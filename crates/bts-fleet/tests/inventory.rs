@@ -1,0 +1,130 @@
+//! The inventory: the example parses, and each kind of mistake is refused with the file, line and
+//! key, and what to do (snapshots in tests/data/refusals.txt).
+
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
+mod support;
+
+use bts_fleet::Severity;
+use expect_test::expect_file;
+use support::{TWO_REGIONS, parse, shown};
+
+#[test]
+fn the_example_parses_with_its_warnings() {
+    let (inv, warnings) = parse(TWO_REGIONS).unwrap();
+    assert_eq!(inv.hosts.len(), 3);
+    assert_eq!(inv.nodes.len(), 5);
+    let producer = inv.node("us-producer").unwrap();
+    assert!(producer.roles.producer && producer.roles.seed && !producer.roles.api);
+    assert_eq!((producer.rpc_port, producer.p2p_port), (None, Some(1777)));
+    let api = inv.node("us-api-1").unwrap();
+    assert_eq!((api.rpc_port, api.p2p_port), (Some(8090), Some(1776)));
+    assert_eq!(inv.node("us-testnet-1").unwrap().rpc_port, Some(8091));
+    assert_eq!(inv.host("asia-1").unwrap().ssh.port, 2222);
+    expect_file!["data/example-warnings.txt"].assert_eq(&shown(&warnings));
+}
+
+/// Each case: a name and an edit of the example (replace `from` with `to`, once).
+const CASES: &[(&str, &str, &str)] = &[
+    ("syntax error", "project = \"bts\"", "project = bts"),
+    ("unknown key", "geo-database =", "geo-databse ="),
+    (
+        "unknown host",
+        "host = \"us-2\"\nnetwork = \"mainnet\"\nrpc-port",
+        "host = \"us-3\"\nnetwork = \"mainnet\"\nrpc-port",
+    ),
+    ("unknown region", "region = \"asia\"", "region = \"europe\""),
+    ("duplicate node name", "name = \"us-api-2\"", "name = \"us-api-1\""),
+    ("port used twice on a host", "p2p-port = 1777", "p2p-port = 8090"),
+    (
+        "a producer with public RPC",
+        "p2p-port = 1777\n",
+        "p2p-port = 1777\nrpc-port = 8095\n",
+    ),
+    ("a producer without key", "key = \"mainnet-witness-keys\"\n", ""),
+    (
+        "a secret that cannot be read",
+        "file = \"secrets/mainnet-witness.keys\"",
+        "env = \"NOT_SET\"",
+    ),
+    (
+        "a key that is no secret",
+        "key = \"mainnet-witness-keys\"",
+        "key = \"witness-keys\"",
+    ),
+    (
+        "a fleet-owned spec key",
+        "spec = { mode = \"api\", history = \"full\"",
+        "spec = { mode = \"api\", rpc-endpoint = \"0.0.0.0:8090\", history = \"full\"",
+    ),
+    (
+        "a misspelled spec key",
+        "history = \"full\", track-account",
+        "histroy = \"full\", track-account",
+    ),
+    (
+        "no mode",
+        "spec = { mode = \"api\", history = \"low\" }",
+        "spec = { history = \"low\" }",
+    ),
+    (
+        "what the launcher refuses",
+        "spec = { mode = \"producer,seed\", witness-id = [\"1.6.12\"] }",
+        "spec = { mode = \"producer,seed\" }",
+    ),
+    (
+        "a key file of another network",
+        "file = \"secrets/mainnet-witness.keys\"",
+        "file = \"secrets/testnet-witness.keys\"",
+    ),
+    (
+        "an unpinned image",
+        "bts-infra-node:mainnet-7.0.2-0.1.0",
+        "bts-infra-node",
+    ),
+    (
+        "a gateway network without API nodes",
+        "networks = [\"mainnet\"]",
+        "networks = [\"mainnet\", \"tesnet\"]",
+    ),
+    (
+        "a bad host key",
+        "host-key = \"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIFleetUs1HostKeyExampleOnlyNotARealKey00\"",
+        "host-key = \"AAAAC3Nza\"",
+    ),
+    (
+        "a bad registrar name",
+        "registrar = \"onboarding.bitshares.foundation\"",
+        "registrar = \"Onboarding\"",
+    ),
+    (
+        "a registrar key that is no WIF",
+        "env = \"FLEET_REGISTRAR_WIF\"",
+        "file = \"secrets/mainnet-witness.keys\"",
+    ),
+    (
+        "a secret with both sources",
+        "env = \"FLEET_REGISTRAR_WIF\"",
+        "env = \"FLEET_REGISTRAR_WIF\"\nfile = \"x\"",
+    ),
+    (
+        "a name that cannot name a container",
+        "name = \"asia-gateway\"",
+        "name = \"Asia Gateway\"",
+    ),
+];
+
+#[test]
+fn mistakes_are_refused_with_file_line_and_key() {
+    let mut out = String::new();
+    for (name, from, to) in CASES {
+        assert!(TWO_REGIONS.contains(from), "case {name:?}: the example has no {from:?}");
+        let text = TWO_REGIONS.replacen(from, to, 1);
+        let findings = parse(&text)
+            .err()
+            .unwrap_or_else(|| panic!("case {name:?} was accepted"));
+        let errors: Vec<_> = findings.into_iter().filter(|f| f.severity == Severity::Error).collect();
+        out.push_str(&format!("== {name}\n{}\n", shown(&errors)));
+    }
+    expect_file!["data/refusals.txt"].assert_eq(&out);
+}

@@ -1,0 +1,233 @@
+//! `bts-infra fleet`: the fleet from one inventory file (docs/fleet.md). `check` validates it,
+//! `render` writes each host's compose project for review. The inventory and rendering are
+//! bts-fleet's; this module reads the files and secrets and writes the output.
+
+use crate::error::InputError;
+use crate::output::{OutputArgs, Report};
+use anyhow::Context as _;
+use bts_fleet::render::render;
+use bts_fleet::{Finding, Inventory, SecretSource, Secrets, Severity};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// `bts-infra fleet ...`.
+#[derive(Subcommand)]
+pub(crate) enum FleetCommand {
+    /// Validate the inventory: every error and warning, with file, line and key
+    Check(CheckArgs),
+    /// Write each host's compose project (compose.yml and service configs, no secrets) to a directory
+    Render(RenderArgs),
+}
+
+impl FleetCommand {
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        match self {
+            FleetCommand::Check(c) => c.run(),
+            FleetCommand::Render(c) => c.run(),
+        }
+    }
+}
+
+/// The inventory argument every fleet command takes.
+#[derive(Args)]
+pub(crate) struct InventoryArgs {
+    /// The inventory file
+    #[arg(
+        long,
+        short = 'i',
+        value_name = "FILE",
+        default_value = "fleet.toml",
+        env = "BTS_FLEET_INVENTORY"
+    )]
+    inventory: PathBuf,
+}
+
+impl InventoryArgs {
+    /// Reads and checks the inventory. Warnings go to stderr; errors make an input error.
+    fn load(&self) -> anyhow::Result<(Inventory, Vec<Finding>)> {
+        let text = std::fs::read_to_string(&self.inventory).map_err(|e| {
+            InputError::new(format!("cannot read the inventory {}: {e}", self.inventory.display()))
+                .hint("give the file with --inventory FILE (docs/fleet.md has an example)")
+        })?;
+        let secrets = FileSecrets {
+            base: self.inventory.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        };
+        Inventory::parse(&self.inventory, &text, &secrets).map_err(|findings| refused(&findings).into())
+    }
+}
+
+/// Prints `findings` on stderr and says how many errors there were.
+fn refused(findings: &[Finding]) -> InputError {
+    for f in findings {
+        eprintln!("{f}");
+    }
+    let errors = findings.iter().filter(|f| f.severity == Severity::Error).count();
+    InputError::new(format!(
+        "the inventory has {errors} error{}",
+        if errors == 1 { "" } else { "s" }
+    ))
+    .hint("fix them and run `bts-infra fleet check` again")
+}
+
+/// Secrets on this machine: a file (relative to the inventory's directory, `~/` to the home
+/// directory) or an environment variable. Only ever read to be checked or copied to a host.
+pub(crate) struct FileSecrets {
+    base: PathBuf,
+}
+
+impl FileSecrets {
+    fn path(&self, file: &Path) -> PathBuf {
+        match (file.strip_prefix("~"), std::env::var_os("HOME")) {
+            (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),
+            _ => self.base.join(file),
+        }
+    }
+}
+
+impl Secrets for FileSecrets {
+    fn read(&self, _name: &str, source: &SecretSource) -> Result<String, String> {
+        match source {
+            SecretSource::File(file) => std::fs::read_to_string(self.path(file)).map_err(|e| e.to_string()),
+            SecretSource::Env(var) => match std::env::var(var) {
+                Ok(value) if !value.trim().is_empty() => Ok(value),
+                _ => Err("the variable is not set".to_owned()),
+            },
+        }
+    }
+}
+
+/// `bts-infra fleet check`.
+#[derive(Args)]
+pub(crate) struct CheckArgs {
+    #[command(flatten)]
+    inventory: InventoryArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What `fleet check` found in a valid inventory.
+#[derive(Serialize)]
+struct CheckReport {
+    inventory: String,
+    hosts: usize,
+    nodes: usize,
+    gateways: usize,
+    faucet: bool,
+    warnings: Vec<Finding>,
+}
+
+impl Report for CheckReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for w in &self.warnings {
+            writeln!(out, "{w}")?;
+        }
+        writeln!(
+            out,
+            "{}: valid: {} hosts, {} nodes, {} gateways{}; {} warning{}",
+            self.inventory,
+            self.hosts,
+            self.nodes,
+            self.gateways,
+            if self.faucet { ", the faucet" } else { "" },
+            self.warnings.len(),
+            if self.warnings.len() == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl CheckArgs {
+    fn run(self) -> anyhow::Result<()> {
+        let (inv, warnings) = self.inventory.load()?;
+        self.output.print(&CheckReport {
+            inventory: self.inventory.inventory.display().to_string(),
+            hosts: inv.hosts.len(),
+            nodes: inv.nodes.len(),
+            gateways: inv.gateways.len(),
+            faucet: inv.faucet.is_some(),
+            warnings,
+        })
+    }
+}
+
+/// `bts-infra fleet render`.
+#[derive(Args)]
+pub(crate) struct RenderArgs {
+    #[command(flatten)]
+    inventory: InventoryArgs,
+    /// Where to write DIR/HOST/compose.yml and the service configs
+    #[arg(long, value_name = "DIR")]
+    out: PathBuf,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+/// What `fleet render` wrote.
+#[derive(Serialize)]
+struct RenderReport {
+    out: String,
+    hosts: Vec<RenderedHost>,
+}
+
+#[derive(Serialize)]
+struct RenderedHost {
+    host: String,
+    files: Vec<String>,
+    services: Vec<String>,
+    secrets: Vec<String>,
+}
+
+impl Report for RenderReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for h in &self.hosts {
+            writeln!(
+                out,
+                "{}/{}: {} (secrets copied by apply: {})",
+                self.out,
+                h.host,
+                h.files.join(", "),
+                if h.secrets.is_empty() {
+                    "none".to_owned()
+                } else {
+                    h.secrets.join(", ")
+                }
+            )?;
+        }
+        Ok(())
+    }
+}
+
+impl RenderArgs {
+    fn run(self) -> anyhow::Result<()> {
+        let (inv, warnings) = self.inventory.load()?;
+        for w in &warnings {
+            eprintln!("{w}");
+        }
+        let mut hosts = Vec::new();
+        for project in render(&inv) {
+            let dir = self.out.join(&project.host);
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            let mut files = vec!["compose.yml".to_owned()];
+            write(&dir.join("compose.yml"), &project.compose)?;
+            for (path, text) in &project.files {
+                write(&dir.join(path), text)?;
+                files.push(path.clone());
+            }
+            hosts.push(RenderedHost {
+                host: project.host.clone(),
+                files,
+                services: project.services.iter().map(|s| s.name.clone()).collect(),
+                secrets: project.secrets.iter().map(|s| s.name.clone()).collect(),
+            });
+        }
+        self.output.print(&RenderReport {
+            out: self.out.display().to_string(),
+            hosts,
+        })
+    }
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+}

@@ -1,0 +1,153 @@
+//! `bts-infra fleet check` and `fleet render` as an operator runs them on the example inventory
+//! (deploy/examples/fleet.toml), and the rendered service configs accepted by the gateway's and
+//! the faucet's own configuration loaders.
+
+#![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
+
+use bts_faucet::config::FaucetConfig;
+use bts_faucet::config::raw::RawConfig;
+use bts_gateway::config::GatewayConfig;
+use bts_protocol::{Prefix, PrivateKey};
+use std::path::Path;
+use std::process::Command;
+
+const EXAMPLE: &str = include_str!("../../../deploy/examples/fleet.toml");
+/// The public development key (sha256("nathan")).
+const WIF: &str = "5KQwrPbwdL6PhXujxW37FSSQZ1JiwsST4cqQzDeyXtP79zkvFD3";
+
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// A directory with the example inventory and its secrets file.
+fn fleet_dir(inventory: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("fleet.toml"), inventory).unwrap();
+    std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    let public = PrivateKey::from_wif(WIF).unwrap().public_key(Prefix::BTS);
+    std::fs::write(
+        dir.path().join("secrets/mainnet-witness.keys"),
+        format!("[\"{public}\",\"{WIF}\"]\n"),
+    )
+    .unwrap();
+    dir
+}
+
+fn fleet(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
+        .arg("fleet")
+        .args(args)
+        .current_dir(dir)
+        .env_remove("BTS_FLEET_INVENTORY")
+        .env_remove("FLEET_REGISTRAR_WIF")
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
+    Run {
+        code: out.status.code().unwrap(),
+        stdout: String::from_utf8(out.stdout).unwrap(),
+        stderr: String::from_utf8(out.stderr).unwrap(),
+    }
+}
+
+#[test]
+fn check_accepts_the_example_and_refuses_mistakes_with_exit_2() {
+    let dir = fleet_dir(EXAMPLE);
+    let ok = fleet(dir.path(), &["check"], &[("FLEET_REGISTRAR_WIF", WIF)]);
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    assert!(
+        ok.stdout
+            .contains("fleet.toml: valid: 3 hosts, 5 nodes, 2 gateways, the faucet; 3 warnings"),
+        "{}",
+        ok.stdout
+    );
+
+    let json = fleet(dir.path(), &["check", "--json"], &[("FLEET_REGISTRAR_WIF", WIF)]);
+    let report: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    assert_eq!(report["warnings"][0]["severity"], "warning");
+
+    // The registrar's key is not in the environment: one error, and nothing of any key printed.
+    let missing = fleet(dir.path(), &["check"], &[]);
+    assert_eq!(missing.code, 2);
+    assert!(
+        missing
+            .stderr
+            .contains("secret.registrar-wif: cannot be read: the variable is not set"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        missing.stderr.contains("error: the inventory has 1 error"),
+        "{}",
+        missing.stderr
+    );
+
+    let broken = fleet_dir(&EXAMPLE.replace(
+        "host = \"asia-1\"\nnetwork = \"mainnet\"",
+        "host = \"asia-2\"\nnetwork = \"mainnet\"",
+    ));
+    let refused = fleet(broken.path(), &["check"], &[("FLEET_REGISTRAR_WIF", WIF)]);
+    assert_eq!(refused.code, 2);
+    assert!(refused.stderr.contains("error: fleet.toml:"), "{}", refused.stderr);
+    assert!(
+        refused.stderr.contains("node \"asia-api-1\".host: no host \"asia-2\""),
+        "{}",
+        refused.stderr
+    );
+    assert!(!format!("{}{}", ok.stdout, missing.stderr).contains(WIF));
+}
+
+#[test]
+fn render_writes_projects_that_the_services_accept() {
+    let dir = fleet_dir(EXAMPLE);
+    let out = dir.path().join("rendered");
+    let run = fleet(
+        dir.path(),
+        &["render", "--out", out.to_str().unwrap()],
+        &[("FLEET_REGISTRAR_WIF", WIF)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for host in ["us-1", "us-2", "asia-1"] {
+        assert!(out.join(host).join("compose.yml").is_file(), "{host}");
+    }
+    // Every gateway config loads in the gateway (the geo database must exist where it points).
+    let geo = dir.path().join("geo.mmdb");
+    std::fs::write(&geo, b"").unwrap();
+    for (host, gateway) in [("us-1", "us-gateway"), ("asia-1", "asia-gateway")] {
+        let text = std::fs::read_to_string(out.join(host).join(format!("{gateway}.toml"))).unwrap();
+        let text = text.replace(bts_fleet::render::GEO_DATABASE, geo.to_str().unwrap());
+        let config = GatewayConfig::from_toml(&text, gateway).unwrap_or_else(|e| panic!("{gateway}: {e}"));
+        assert!(!config.networks.is_empty());
+    }
+    // The faucet's config loads in the faucet, with its key file where the secret will be.
+    let key = dir.path().join("registrar.wif");
+    std::fs::write(&key, WIF).unwrap();
+    let text = std::fs::read_to_string(out.join("us-1/faucet.toml")).unwrap();
+    let text = text.replace("/run/secrets/registrar-wif", key.to_str().unwrap());
+    let raw = RawConfig::from_toml(&text).unwrap();
+    let config = FaucetConfig::from_raw(raw, |_| None).unwrap();
+    assert_eq!(config.registrar, "onboarding.bitshares.foundation");
+    // No secret is written by render.
+    for entry in walk(&out) {
+        assert!(
+            !std::fs::read_to_string(&entry).unwrap_or_default().contains(WIF),
+            "{}",
+            entry.display()
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path);
+        }
+    }
+    out
+}
