@@ -7,6 +7,7 @@
 
 pub mod finding;
 pub mod inventory;
+pub mod plan;
 pub mod render;
 mod rules;
 mod spec;

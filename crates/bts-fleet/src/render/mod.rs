@@ -57,6 +57,8 @@ pub struct Service {
     pub image: String,
     /// sha256 of its definition and the files it mounts: a change means recreate.
     pub hash: String,
+    /// The secrets it mounts: a changed secret means restart it.
+    pub secrets: Vec<String>,
 }
 
 /// Renders the project of every host, in inventory order.
@@ -72,6 +74,9 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
     let mut list: Vec<Service> = Vec::new();
     let mut add =
         |name: &str, kind: &'static str, mut def: Value, mounted: &[&str], services: &mut Map<String, Value>| {
+            // The images' own checks, run more often than their 30 s default: `apply` and `upgrade`
+            // wait for them, and the gateways learn from them no faster than they run.
+            def["healthcheck"] = json!({ "interval": "5s", "timeout": "5s", "retries": 3, "start_period": "10m" });
             let mut hasher = Sha256::new();
             hasher.update(def.to_string().as_bytes());
             for text in mounted {
@@ -80,12 +85,16 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
             let hash = hex::encode(&hasher.finalize()[..16]);
             def["labels"] = json!({ HASH_LABEL: hash, KIND_LABEL: kind });
             let image = def["image"].as_str().unwrap_or_default().to_owned();
+            let secrets = def["secrets"].as_array().map_or_else(Vec::new, |l| {
+                l.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()
+            });
             services.insert(name.to_owned(), def);
             list.push(Service {
                 name: name.to_owned(),
                 kind,
                 image,
                 hash,
+                secrets,
             });
         };
     for node in inv.nodes.iter().filter(|n| n.host == host.name) {

@@ -61,8 +61,11 @@ pub fn node_env(inv: &Inventory, node: &Node) -> Vec<(String, String)> {
         set(Setting::SeedNode, seeds.join(","));
     }
     if network.engine == Engine::Devnet {
-        // A devnet is no public chain: witness_node's built-in seeds are not its peers.
-        builtin_seeds.get_or_insert_with(|| "false".to_owned());
+        // A devnet is no public chain: witness_node's built-in seeds are not its peers. (A lone
+        // producer keeps the default: with no seed at all the launcher would refuse the spec.)
+        if !seeds.is_empty() {
+            builtin_seeds.get_or_insert_with(|| "false".to_owned());
+        }
         env.push(("BTS_NODE_ENGINE".to_owned(), "devnet".to_owned()));
     }
     if let Some(value) = builtin_seeds {

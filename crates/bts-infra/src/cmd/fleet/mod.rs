@@ -2,6 +2,10 @@
 //! `render` writes each host's compose project for review. The inventory and rendering are
 //! bts-fleet's; this module reads the files and secrets and writes the output.
 
+mod apply;
+mod hosts;
+mod ssh;
+
 use crate::error::InputError;
 use crate::output::{OutputArgs, Report};
 use anyhow::Context as _;
@@ -19,6 +23,10 @@ pub(crate) enum FleetCommand {
     Check(CheckArgs),
     /// Write each host's compose project (compose.yml and service configs, no secrets) to a directory
     Render(RenderArgs),
+    /// Show, per host, what apply would create, recreate, start or remove, and why
+    Plan(apply::PlanArgs),
+    /// Converge every host to the inventory: files and secrets, nodes first, then gateways and the faucet
+    Apply(apply::ApplyArgs),
 }
 
 impl FleetCommand {
@@ -26,6 +34,8 @@ impl FleetCommand {
         match self {
             FleetCommand::Check(c) => c.run(),
             FleetCommand::Render(c) => c.run(),
+            FleetCommand::Plan(c) => c.run(),
+            FleetCommand::Apply(c) => c.run(),
         }
     }
 }
@@ -58,6 +68,15 @@ impl InventoryArgs {
     }
 }
 
+impl InventoryArgs {
+    /// The secrets, files relative to the inventory's directory.
+    fn secrets(&self) -> FileSecrets {
+        FileSecrets {
+            base: self.inventory.parent().unwrap_or(Path::new(".")).to_path_buf(),
+        }
+    }
+}
+
 /// Prints `findings` on stderr and says how many errors there were.
 fn refused(findings: &[Finding]) -> InputError {
     for f in findings {
@@ -78,6 +97,7 @@ pub(crate) struct FileSecrets {
 }
 
 impl FileSecrets {
+    /// A file on this machine: `~/` is the home directory, relative paths are the inventory's.
     fn path(&self, file: &Path) -> PathBuf {
         match (file.strip_prefix("~"), std::env::var_os("HOME")) {
             (Ok(rest), Some(home)) => PathBuf::from(home).join(rest),

@@ -1,0 +1,145 @@
+//! What the fleet does on one host, as shell scripts run over SSH: look (containers of the
+//! project and hashes of its files), write files and secrets, run compose, wait for health.
+
+use super::ssh::{Remote, quote};
+use bts_fleet::plan::{Observed, PROJECT_LABEL, parse_inspect};
+use bts_fleet::render::SecretCopy;
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+/// What a host has now.
+pub(crate) struct HostState {
+    pub(crate) containers: Vec<Observed>,
+    /// Path (relative to the project directory) → sha256.
+    pub(crate) files: BTreeMap<String, String>,
+}
+
+/// Looks at the project on the host.
+pub(crate) async fn observe(remote: &Remote, project: &str) -> Result<HostState, String> {
+    let dir = quote(&remote.host.dir);
+    let script = format!(
+        "ids=$(docker ps -aq --filter label={PROJECT_LABEL}={project}) || exit 3\n\
+         if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi\n\
+         echo @@files\n\
+         cd {dir} 2>/dev/null || exit 0\n\
+         for f in compose.yml *.toml secrets/*; do [ -f \"$f\" ] && sha256sum \"$f\" 2>/dev/null; done\n\
+         exit 0"
+    );
+    let out = remote
+        .run(&script, None)
+        .await
+        .map_err(|e| match e.contains("exit 3") {
+            true => format!("the Docker engine does not answer: {e}"),
+            false => e,
+        })?;
+    let (inspect, files) = out.stdout.split_once("@@files").unwrap_or((&out.stdout, ""));
+    let containers = parse_inspect(inspect, project)?;
+    let files = files
+        .lines()
+        .filter_map(|l| {
+            l.split_once("  ")
+                .map(|(hash, path)| (path.trim().to_owned(), hash.to_owned()))
+        })
+        .collect();
+    Ok(HostState { containers, files })
+}
+
+/// Writes a file of the project directory (atomically: a new file renamed over the old one).
+pub(crate) async fn write_file(remote: &Remote, path: &str, text: &[u8]) -> Result<(), String> {
+    let dir = quote(&remote.host.dir);
+    let path = quote(path);
+    let script = format!("set -e; mkdir -p {dir}; cd {dir}; cat > {path}.new; mv -f {path}.new {path}");
+    remote.run(&script, Some(text)).await.map(|_| ())
+}
+
+/// Writes a secret to `secrets/NAME`, mode 0400, owned by the user of the service that reads it.
+/// Without root, the owner is set through the engine (a one-off container of `image`).
+pub(crate) async fn write_secret(
+    remote: &Remote,
+    secret: &SecretCopy,
+    value: &[u8],
+    image: &str,
+) -> Result<(), String> {
+    let dir = quote(&remote.host.dir);
+    let name = quote(&secret.name);
+    let (uid, gid) = secret.owner;
+    let image = quote(image);
+    let script = format!(
+        "set -e; mkdir -p {dir}/secrets; cd {dir}/secrets; umask 077; cat > {name}.new; chmod 0400 {name}.new\n\
+         chown {uid}:{gid} {name}.new 2>/dev/null || docker run --rm --user 0 --network none --entrypoint chown \
+         -v \"$PWD:/s\" {image} {uid}:{gid} /s/{name}.new >/dev/null\n\
+         mv -f {name}.new {name}"
+    );
+    remote.run(&script, Some(value)).await.map(|_| ())
+}
+
+/// `compose up -d` for `services` (all when empty), recreating `force` ones.
+pub(crate) async fn compose_up(
+    remote: &Remote,
+    project: &str,
+    services: &[String],
+    force: &[String],
+    remove_orphans: bool,
+) -> Result<(), String> {
+    let dir = quote(&remote.host.dir);
+    let words = |list: &[String]| list.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
+    let mut script = format!(
+        "set -e; cd {dir}\n\
+         if docker compose version >/dev/null 2>&1; then compose() {{ docker compose \"$@\"; }}; else compose() {{ docker-compose \"$@\"; }}; fi\n"
+    );
+    let orphans = if remove_orphans { " --remove-orphans" } else { "" };
+    if !force.is_empty() {
+        script.push_str(&format!(
+            "compose -p {project} up -d --force-recreate --no-deps {} 2>&1\n",
+            words(force)
+        ));
+    }
+    script.push_str(&format!(
+        "compose -p {project} up -d{orphans} {} 2>&1\n",
+        words(services)
+    ));
+    remote.run(&script, None).await.map(|_| ())
+}
+
+/// Waits until each of `services` runs and, if it has a health check, is healthy.
+pub(crate) async fn wait_ready(
+    remote: &Remote,
+    project: &str,
+    services: &[String],
+    timeout: Duration,
+) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        let state = observe(remote, project).await?;
+        let waiting: Vec<String> = services
+            .iter()
+            .filter(|name| {
+                !state.containers.iter().any(|c| {
+                    &c.service == *name && c.state == "running" && c.health.as_deref().is_none_or(|h| h == "healthy")
+                })
+            })
+            .map(|name| {
+                let seen = state.containers.iter().find(|c| &c.service == name);
+                match seen {
+                    Some(c) => format!(
+                        "{name} ({}{})",
+                        c.state,
+                        c.health.as_ref().map_or(String::new(), |h| format!(", {h}"))
+                    ),
+                    None => format!("{name} (no container)"),
+                }
+            })
+            .collect();
+        if waiting.is_empty() {
+            return Ok(());
+        }
+        if started.elapsed() > timeout {
+            return Err(format!(
+                "not ready after {}: {}",
+                humantime::format_duration(timeout),
+                waiting.join(", ")
+            ));
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
