@@ -11,6 +11,7 @@ pub mod plan;
 pub mod render;
 mod rules;
 mod spec;
+pub mod status;
 
 pub use finding::{Finding, Severity};
 pub use inventory::{Engine, Inventory, SecretSource};

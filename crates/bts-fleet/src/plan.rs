@@ -15,6 +15,8 @@ pub const PROJECT_LABEL: &str = "com.docker.compose.project";
 /// A container of the project as the host reports it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Observed {
+    /// The container's id.
+    pub id: String,
     /// Its compose service.
     pub service: String,
     /// The image it was created from.
@@ -176,6 +178,7 @@ pub fn parse_inspect(json: &str, project: &str) -> Result<Vec<Observed>, String>
     #[derive(Deserialize)]
     #[serde(rename_all = "PascalCase")]
     struct Container {
+        id: String,
         config: Config,
         state: State,
     }
@@ -210,6 +213,7 @@ pub fn parse_inspect(json: &str, project: &str) -> Result<Vec<Observed>, String>
                 return None;
             }
             Some(Observed {
+                id: c.id,
                 service: labels.get(SERVICE_LABEL)?.clone(),
                 image: c.config.image,
                 hash: labels.get(HASH_LABEL).cloned(),

@@ -128,3 +128,18 @@ fn mistakes_are_refused_with_file_line_and_key() {
     }
     expect_file!["data/refusals.txt"].assert_eq(&out);
 }
+
+#[test]
+fn an_upgrade_rewrites_one_image_and_nothing_else() {
+    let new_image = "ghcr.io/bts-infra/bts-infra-node:mainnet-7.0.3-0.2.0";
+    let text = bts_fleet::inventory::set_node_image(TWO_REGIONS, "mainnet", new_image).unwrap();
+    let (inv, _) = parse(&text).unwrap();
+    assert_eq!(inv.network("mainnet").unwrap().node_image, new_image);
+    assert_eq!(
+        inv.network("testnet").unwrap().node_image,
+        "ghcr.io/bts-infra/bts-infra-node:testnet-test-7.0.4-0.1.0"
+    );
+    let old_image = "ghcr.io/bts-infra/bts-infra-node:mainnet-7.0.2-0.1.0";
+    assert_eq!(text.replace(new_image, old_image), TWO_REGIONS);
+    assert!(bts_fleet::inventory::set_node_image(TWO_REGIONS, "devnet", new_image).is_err());
+}

@@ -22,6 +22,7 @@ fn applied(project: &HostProject) -> (Vec<Observed>, BTreeMap<String, String>) {
         .services
         .iter()
         .map(|s| Observed {
+            id: format!("id-{}", s.name),
             service: s.name.clone(),
             image: s.image.clone(),
             hash: Some(s.hash.clone()),

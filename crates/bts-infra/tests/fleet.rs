@@ -121,6 +121,23 @@ fn render_writes_projects_that_the_services_accept() {
         let config = GatewayConfig::from_toml(&text, gateway).unwrap_or_else(|e| panic!("{gateway}: {e}"));
         assert!(!config.networks.is_empty());
     }
+    // The backend index the fleet cordons by is the gateway's own numbering of its config.
+    let (inv, _) = bts_fleet::Inventory::parse(&dir.path().join("fleet.toml"), EXAMPLE, &Keys).unwrap();
+    let gateway = &inv.gateways[0];
+    let text = std::fs::read_to_string(out.join(&gateway.host).join(format!("{}.toml", gateway.name))).unwrap();
+    let text = text.replace(bts_fleet::render::GEO_DATABASE, geo.to_str().unwrap());
+    let config = GatewayConfig::from_toml(&text, &gateway.name).unwrap();
+    for network in &gateway.networks {
+        let parsed = &config.networks.iter().find(|n| &n.name == network).unwrap().backends;
+        let ours: Vec<String> = bts_fleet::render::gateway_backends(&inv, gateway, network)
+            .map(|(_, url)| url)
+            .collect();
+        assert_eq!(
+            parsed.iter().map(|b| b.url.clone()).collect::<Vec<_>>(),
+            ours,
+            "{network}"
+        );
+    }
     // The faucet's config loads in the faucet, with its key file where the secret will be.
     let key = dir.path().join("registrar.wif");
     std::fs::write(&key, WIF).unwrap();
@@ -136,6 +153,19 @@ fn render_writes_projects_that_the_services_accept() {
             "{}",
             entry.display()
         );
+    }
+}
+
+/// The example's secrets, as `fleet check` would read them.
+struct Keys;
+
+impl bts_fleet::Secrets for Keys {
+    fn read(&self, _name: &str, source: &bts_fleet::SecretSource) -> Result<String, String> {
+        let public = PrivateKey::from_wif(WIF).unwrap().public_key(Prefix::BTS);
+        Ok(match source {
+            bts_fleet::SecretSource::File(_) => format!("[\"{public}\",\"{WIF}\"]\n"),
+            bts_fleet::SecretSource::Env(_) => WIF.to_owned(),
+        })
     }
 }
 

@@ -6,9 +6,10 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 
-fn healthcheck(url: &str) -> (i32, String, String) {
+fn healthcheck(url: &str, extra: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_bts-infra"))
         .args(["healthcheck", url, "--timeout", "5s"])
+        .args(extra)
         .output()
         .unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -31,19 +32,33 @@ fn healthy_unhealthy_and_unreachable() {
         .unwrap()
         .trim_end_matches('/');
 
-    let (code, out, err) = healthcheck(&format!("{gateway}/health"));
+    let (code, out, err) = healthcheck(&format!("{gateway}/health"), &[]);
     assert_eq!(code, 0, "{out}{err}");
     assert!(out.contains("answered 200"), "{out}");
 
+    // --print-body: the answer itself (how `fleet status` reads a gateway's status).
+    let (code, out, err) = healthcheck(&format!("{gateway}/status.json"), &["--print-body"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let status: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(status["networks"][0]["name"], "mainnet-like", "{out}");
+
+    // --method POST: a gateway's admin action from localhost (how the fleet cordons a backend).
+    let (code, out, err) = healthcheck(
+        &format!("{gateway}/admin/backends/mainnet-like/0/cordon"),
+        &["--method", "POST", "--print-body"],
+    );
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("\"cordoned\":true"), "{out}");
+
     // A node answers a plain GET with 400, as witness_node does: not a health endpoint.
     let node = report["networks"][0]["nodes"][0]["http"].as_str().unwrap();
-    let (code, _, err) = healthcheck(node);
+    let (code, _, err) = healthcheck(node, &[]);
     assert_eq!(code, 1);
     assert!(err.contains("answered 400"), "{err}");
 
     let _ = Command::new("kill").args(["-TERM", &up.id().to_string()]).status();
     up.wait().unwrap();
-    let (code, _, err) = healthcheck(&format!("{gateway}/health"));
+    let (code, _, err) = healthcheck(&format!("{gateway}/health"), &[]);
     assert_eq!(code, 1);
     assert!(err.contains(gateway), "says which URL failed: {err}");
 }

@@ -256,3 +256,19 @@ impl Inventory {
         seeds
     }
 }
+
+/// `text` (an inventory) with network `network`'s `node-image` set to `image`, everything else
+/// byte for byte as it was: `fleet upgrade --image` records the new image where the operator
+/// keeps the fleet's truth.
+pub fn set_node_image(text: &str, network: &str, image: &str) -> Result<String, String> {
+    let raw: raw::RawInventory =
+        toml::from_str(text).map_err(|e| format!("the inventory does not parse: {}", e.message()))?;
+    let entry = raw
+        .networks
+        .iter()
+        .find(|n| n.get_ref().name.get_ref() == network)
+        .ok_or_else(|| format!("no network {network:?} in the inventory"))?;
+    let span = entry.get_ref().node_image.span();
+    let literal = toml::Value::String(image.to_owned()).to_string();
+    Ok(format!("{}{literal}{}", &text[..span.start], &text[span.end..]))
+}

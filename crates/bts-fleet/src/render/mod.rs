@@ -7,7 +7,9 @@ mod services;
 pub(crate) mod yaml;
 
 pub use node::{NODE_DATA_DIR, node_env};
-pub use services::{FAUCET_PATH, GEO_DATABASE, SERVICE_PORT, faucet_toml, faucet_url, gateway_toml, node_rpc_url};
+pub use services::{
+    FAUCET_PATH, GEO_DATABASE, SERVICE_PORT, faucet_toml, faucet_url, gateway_backends, gateway_toml, node_rpc_url,
+};
 
 use crate::inventory::{Host, Inventory};
 use serde_json::{Map, Value, json};

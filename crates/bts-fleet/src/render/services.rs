@@ -21,6 +21,17 @@ pub fn node_rpc_url(inv: &Inventory, from_host: &str, node: &Node) -> Option<Str
     Some(format!("ws://{}:{}", inv.host(&node.host)?.address, node.rpc_port?))
 }
 
+/// The backends `gateway` has for `network`, in the order of its configuration (the index its
+/// admin API takes): the network's API nodes, in inventory order.
+pub fn gateway_backends<'a>(
+    inv: &'a Inventory,
+    gateway: &'a Gateway,
+    network: &'a str,
+) -> impl Iterator<Item = (&'a Node, String)> + 'a {
+    inv.api_nodes(network)
+        .filter_map(move |node| Some((node, node_rpc_url(inv, &gateway.host, node)?)))
+}
+
 /// `gateway`'s configuration file.
 pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
     let own_region = inv.region_of(&gateway.host).unwrap_or_default();
@@ -63,14 +74,15 @@ pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
             ("paths", Value::from(network.paths.clone())),
         ]);
         let regions: Vec<&str> = inv.regions.iter().map(|r| r.name.as_str()).collect();
-        let backends: Vec<Value> = inv
-            .api_nodes(name)
-            .filter_map(|node| {
-                let url = node_rpc_url(inv, &gateway.host, node)?;
-                Some(Value::Table(table([
+        let backends: Vec<Value> = gateway_backends(inv, gateway, name)
+            .map(|(node, url)| {
+                Value::Table(table([
                     ("url", Value::from(url)),
-                    ("region", Value::from(inv.region_of(&node.host)?.to_owned())),
-                ])))
+                    (
+                        "region",
+                        Value::from(inv.region_of(&node.host).unwrap_or_default().to_owned()),
+                    ),
+                ]))
             })
             .collect();
         let present: Vec<&str> = inv.api_nodes(name).filter_map(|n| inv.region_of(&n.host)).collect();

@@ -15,6 +15,14 @@ pub(crate) struct HealthcheckArgs {
     /// How long the whole check may take
     #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = humantime::parse_duration)]
     timeout: Duration,
+    /// Print the answer's body instead of a line (`bts-infra fleet status` reads a gateway's
+    /// /status.json this way, inside its container)
+    #[arg(long)]
+    print_body: bool,
+    /// The request method: POST for a gateway's admin actions from inside its container (the
+    /// fleet cordons a backend so)
+    #[arg(long, value_name = "METHOD", default_value = "GET", value_parser = ["GET", "POST"])]
+    method: String,
 }
 
 impl HealthcheckArgs {
@@ -25,12 +33,17 @@ impl HealthcheckArgs {
             .enable_all()
             .build()
             .map_err(|e| anyhow::anyhow!("cannot start the async runtime: {e}"))?;
-        let status = runtime
-            .block_on(async { tokio::time::timeout(self.timeout, get(&host, &path)).await })
+        let (status, body) = runtime
+            .block_on(async {
+                tokio::time::timeout(self.timeout, request(&self.method, &host, &path, self.print_body)).await
+            })
             .map_err(|_| anyhow::anyhow!("{}: no answer within {:?}", self.url, self.timeout))?
             .map_err(|e| anyhow::anyhow!("{}: {e}", self.url))?;
         if (200..300).contains(&status) {
-            println!("healthy: {} answered {status}", self.url);
+            match body {
+                Some(body) => println!("{body}"),
+                None => println!("healthy: {} answered {status}", self.url),
+            }
             Ok(())
         } else {
             Err(anyhow::anyhow!("unhealthy: {} answered {status}", self.url))
@@ -53,28 +66,41 @@ fn split(url: &str) -> Result<(String, String), InputError> {
     Ok((host, path.to_owned()))
 }
 
-/// One HTTP/1.1 GET; the answer's status code.
-async fn get(host: &str, path: &str) -> std::io::Result<u16> {
+/// One HTTP/1.1 request without a body; the answer's status code and, with `body`, the whole
+/// body (the server closes the connection after it: `Connection: close`).
+async fn request(method: &str, host: &str, path: &str, body: bool) -> std::io::Result<(u16, Option<String>)> {
     let mut stream = tokio::net::TcpStream::connect(host).await?;
     let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nUser-Agent: bts-infra healthcheck\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\nContent-Length: 0\r\nUser-Agent: bts-infra healthcheck\r\n\r\n"
     );
     stream.write_all(request.as_bytes()).await?;
-    let mut head = [0u8; 64];
-    let mut read = 0;
-    // The status line is all that is needed: "HTTP/1.1 200 ...".
-    while read < 12 {
-        let n = stream.read(&mut head[read..]).await?;
-        if n == 0 {
-            break;
+    let mut answer = Vec::new();
+    if body {
+        stream.read_to_end(&mut answer).await?;
+    } else {
+        // The status line is all that is needed: "HTTP/1.1 200 ...".
+        let mut head = [0u8; 64];
+        while answer.len() < 12 {
+            let n = stream.read(&mut head).await?;
+            if n == 0 {
+                break;
+            }
+            answer.extend_from_slice(&head[..n]);
         }
-        read += n;
     }
-    let line = String::from_utf8_lossy(&head[..read]);
-    line.split(' ')
+    let text = String::from_utf8_lossy(&answer);
+    let status = text
+        .split(' ')
         .nth(1)
         .and_then(|code| code.parse().ok())
-        .ok_or_else(|| std::io::Error::other(format!("not an HTTP answer: {line:?}")))
+        .ok_or_else(|| {
+            std::io::Error::other(format!(
+                "not an HTTP answer: {:?}",
+                text.chars().take(64).collect::<String>()
+            ))
+        })?;
+    let body = body.then(|| text.split_once("\r\n\r\n").map_or(String::new(), |(_, b)| b.to_owned()));
+    Ok((status, body))
 }
 
 #[cfg(test)]

@@ -107,16 +107,16 @@ impl Drop for StateDir {
 }
 
 /// One host: its rendered project, its connection, and what it has.
-struct Target {
-    project: HostProject,
-    remote: Remote,
+pub(super) struct Target {
+    pub(super) project: HostProject,
+    pub(super) remote: Remote,
 }
 
 /// The loaded inventory with a connection per host.
-struct Fleet {
-    inv: Inventory,
+pub(super) struct Fleet {
+    pub(super) inv: Inventory,
     secrets: FileSecrets,
-    targets: Vec<Target>,
+    pub(super) targets: Vec<Target>,
     _state: StateDir,
 }
 
@@ -165,9 +165,14 @@ impl Fleet {
         .await
     }
 
-    async fn close(&self) {
+    pub(super) async fn close(&self) {
         join_all(self.targets.iter().map(|t| t.remote.close())).await;
     }
+}
+
+/// Loads the inventory and prepares a connection per host.
+pub(super) fn open_fleet(args: &InventoryArgs) -> anyhow::Result<Fleet> {
+    Fleet::open(args)
 }
 
 impl PlanArgs {
@@ -378,14 +383,5 @@ fn finish(output: &OutputArgs, report: &FleetReport) -> anyhow::Result<()> {
         .filter(|h| h.error.is_some())
         .map(|h| h.host.as_str())
         .collect();
-    if failed.is_empty() {
-        Ok(())
-    } else {
-        Err(anyhow::anyhow!(
-            "{} of {} hosts failed: {} (the others went on; run the command again once fixed)",
-            failed.len(),
-            report.hosts.len(),
-            failed.join(", ")
-        ))
-    }
+    super::hosts_failed(&failed, report.hosts.len(), "failed")
 }

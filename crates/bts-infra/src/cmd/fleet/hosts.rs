@@ -143,3 +143,97 @@ pub(crate) async fn wait_ready(
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
+
+/// Everything `fleet status` needs from one host, in one SSH call: the project's containers,
+/// their CPU and memory, each node's readiness probe and each gateway's status, the last two run
+/// inside their containers (so nothing on the host needs to be reachable from here).
+pub(crate) async fn collect_status(
+    remote: &Remote,
+    project: &str,
+    nodes: &[String],
+    gateways: &[String],
+) -> bts_fleet::status::HostReport {
+    let filter = format!("--filter label={PROJECT_LABEL}={project}");
+    let id_of = |service: &str| {
+        format!(
+            "$(docker ps -q {filter} --filter label=com.docker.compose.service={} | head -1)",
+            quote(service)
+        )
+    };
+    let mut script = format!(
+        "ids=$(docker ps -aq {filter}) || exit 3\n\
+         if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi\n\
+         echo @@stats\n\
+         running=$(docker ps -q {filter})\n\
+         [ -n \"$running\" ] && docker stats --no-stream --format '{{{{json .}}}}' $running\n"
+    );
+    for node in nodes {
+        script.push_str(&format!(
+            "echo @@ready {node}; id={}; [ -n \"$id\" ] && timeout 15 docker exec \"$id\" bts-infra node ready --json --timeout 5s 2>/dev/null\n",
+            id_of(node)
+        ));
+    }
+    for gateway in gateways {
+        script.push_str(&format!(
+            "echo @@gateway {gateway}; id={}; [ -n \"$id\" ] && timeout 15 docker exec \"$id\" bts-infra healthcheck --print-body --timeout 5s http://127.0.0.1:{}/status.json 2>/dev/null\n",
+            id_of(gateway),
+            bts_fleet::render::SERVICE_PORT
+        ));
+    }
+    script.push_str("exit 0\n");
+    let mut report = bts_fleet::status::HostReport::default();
+    let out = match remote.run(&script, None).await {
+        Ok(out) => out.stdout,
+        Err(e) => {
+            report.error = Some(if e.contains("exit 3") {
+                format!("the Docker engine does not answer: {e}")
+            } else {
+                e
+            });
+            return report;
+        }
+    };
+    let mut section = String::from("@@inspect");
+    let mut text = String::new();
+    let flush = |section: &str, text: &mut String, report: &mut bts_fleet::status::HostReport| {
+        let body = std::mem::take(text);
+        match section.split_once(' ').unwrap_or((section, "")) {
+            ("@@inspect", _) => match parse_inspect(&body, project) {
+                Ok(c) => report.containers = c,
+                Err(e) => report.error = Some(e),
+            },
+            ("@@stats", _) => report.stats = body.lines().map(str::to_owned).collect(),
+            ("@@ready", name) => {
+                report.ready.insert(name.to_owned(), body);
+            }
+            ("@@gateway", name) => {
+                report.gateways.insert(name.to_owned(), body);
+            }
+            _ => {}
+        }
+    };
+    for line in out.lines() {
+        if line.starts_with("@@") {
+            flush(&section, &mut text, &mut report);
+            section = line.to_owned();
+        } else {
+            text.push_str(line);
+            text.push('\n');
+        }
+    }
+    flush(&section, &mut text, &mut report);
+    report
+}
+
+/// Runs `bts-infra ARGS` inside the running container of `service` and returns what it printed.
+pub(crate) async fn exec_in(remote: &Remote, project: &str, service: &str, args: &[&str]) -> Result<String, String> {
+    let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
+    let script = format!(
+        "id=$(docker ps -q --filter label={PROJECT_LABEL}={project} --filter label=com.docker.compose.service={} | head -1)\n\
+         [ -n \"$id\" ] || {{ echo 'no running container' >&2; exit 4; }}\n\
+         timeout 20 docker exec \"$id\" bts-infra {}",
+        quote(service),
+        words.join(" ")
+    );
+    remote.run(&script, None).await.map(|o| o.stdout)
+}

@@ -5,6 +5,8 @@
 mod apply;
 mod hosts;
 mod ssh;
+mod status;
+mod upgrade;
 
 use crate::error::InputError;
 use crate::output::{OutputArgs, Report};
@@ -27,6 +29,10 @@ pub(crate) enum FleetCommand {
     Plan(apply::PlanArgs),
     /// Converge every host to the inventory: files and secrets, nodes first, then gateways and the faucet
     Apply(apply::ApplyArgs),
+    /// One table of the fleet: hosts, containers (CPU, memory), node heads and lag, gateway pools and certificates
+    Status(status::StatusArgs),
+    /// Rolling upgrade of a network's nodes: cordon, drain, recreate, wait until in sync, uncordon; one per region at a time
+    Upgrade(upgrade::UpgradeArgs),
 }
 
 impl FleetCommand {
@@ -36,6 +42,8 @@ impl FleetCommand {
             FleetCommand::Render(c) => c.run(),
             FleetCommand::Plan(c) => c.run(),
             FleetCommand::Apply(c) => c.run(),
+            FleetCommand::Status(c) => c.run(),
+            FleetCommand::Upgrade(c) => c.run(),
         }
     }
 }
@@ -51,7 +59,7 @@ pub(crate) struct InventoryArgs {
         default_value = "fleet.toml",
         env = "BTS_FLEET_INVENTORY"
     )]
-    inventory: PathBuf,
+    pub(super) inventory: PathBuf,
 }
 
 impl InventoryArgs {
@@ -75,6 +83,18 @@ impl InventoryArgs {
             base: self.inventory.parent().unwrap_or(Path::new(".")).to_path_buf(),
         }
     }
+}
+
+/// Exit status of a command that went to every host: an error naming the hosts in `failed`.
+fn hosts_failed(failed: &[&str], all: usize, what: &str) -> anyhow::Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(anyhow::anyhow!(
+        "{} of {all} hosts {what}: {} (the others went on; run the command again once fixed)",
+        failed.len(),
+        failed.join(", ")
+    ))
 }
 
 /// Prints `findings` on stderr and says how many errors there were.
