@@ -165,6 +165,31 @@ impl Fleet {
         .await
     }
 
+    /// One report per host from its plan: `unchanged`, `done` when it has changes, or `failed`.
+    fn reports(&self, plans: Vec<Result<(Vec<Change>, HostState), String>>, done: &'static str) -> Vec<HostReport> {
+        self.targets
+            .iter()
+            .zip(plans)
+            .map(|(t, p)| {
+                let host = t.project.host.clone();
+                match p {
+                    Ok((changes, _)) => HostReport {
+                        host,
+                        result: if changes.is_empty() { "unchanged" } else { done },
+                        changes,
+                        error: None,
+                    },
+                    Err(e) => HostReport {
+                        host,
+                        changes: Vec::new(),
+                        result: "failed",
+                        error: Some(e),
+                    },
+                }
+            })
+            .collect()
+    }
+
     pub(super) async fn close(&self) {
         join_all(self.targets.iter().map(|t| t.remote.close())).await;
     }
@@ -182,25 +207,7 @@ impl PlanArgs {
             let plans = fleet.plans().await;
             fleet.close().await;
             Ok(FleetReport {
-                hosts: fleet
-                    .targets
-                    .iter()
-                    .zip(plans)
-                    .map(|(t, p)| match p {
-                        Ok((changes, _)) => HostReport {
-                            host: t.project.host.clone(),
-                            result: if changes.is_empty() { "unchanged" } else { "planned" },
-                            changes,
-                            error: None,
-                        },
-                        Err(e) => HostReport {
-                            host: t.project.host.clone(),
-                            changes: Vec::new(),
-                            result: "failed",
-                            error: Some(e),
-                        },
-                    })
-                    .collect(),
+                hosts: fleet.reports(plans, "planned"),
             })
         })?;
         finish(&self.output, &report)
@@ -213,25 +220,7 @@ impl ApplyArgs {
         let timeout = self.timeout;
         let report = crate::serve::block_on(async {
             let plans = fleet.plans().await;
-            let mut hosts: Vec<HostReport> = fleet
-                .targets
-                .iter()
-                .zip(plans)
-                .map(|(t, p)| match p {
-                    Ok((changes, _)) => HostReport {
-                        host: t.project.host.clone(),
-                        result: if changes.is_empty() { "unchanged" } else { "applied" },
-                        changes,
-                        error: None,
-                    },
-                    Err(e) => HostReport {
-                        host: t.project.host.clone(),
-                        changes: Vec::new(),
-                        result: "failed",
-                        error: Some(e),
-                    },
-                })
-                .collect();
+            let mut hosts = fleet.reports(plans, "applied");
             // Files and secrets, then the nodes everywhere, then everything else.
             let phases: [(&str, StepFn); 2] = [("nodes", node_step), ("services", service_step)];
             for (phase, step) in phases {
