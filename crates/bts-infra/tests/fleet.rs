@@ -26,6 +26,8 @@ fn fleet_dir(inventory: &str) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("fleet.toml"), inventory).unwrap();
     std::fs::create_dir(dir.path().join("secrets")).unwrap();
+    // Only its presence is checked here; the gateways read it.
+    std::fs::write(dir.path().join("GeoLite2-Country.mmdb"), b"").unwrap();
     let public = PrivateKey::from_wif(WIF).unwrap().public_key(Prefix::BTS);
     std::fs::write(
         dir.path().join("secrets/mainnet-witness.keys"),
@@ -97,6 +99,17 @@ fn check_accepts_the_example_and_refuses_mistakes_with_exit_2() {
         refused.stderr
     );
     assert!(!format!("{}{}", ok.stdout, missing.stderr).contains(WIF));
+
+    std::fs::remove_file(dir.path().join("GeoLite2-Country.mmdb")).unwrap();
+    let no_geo = fleet(dir.path(), &["check"], &[("FLEET_REGISTRAR_WIF", WIF)]);
+    assert_eq!(no_geo.code, 2);
+    assert!(
+        no_geo
+            .stderr
+            .contains("geo-database GeoLite2-Country.mmdb is not a file here"),
+        "{}",
+        no_geo.stderr
+    );
 }
 
 #[test]

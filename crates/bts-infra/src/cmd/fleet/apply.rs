@@ -318,6 +318,18 @@ async fn run_step(fleet: &Fleet, t: &Target, step: Option<Step>, phase: &str, ti
                 .await
                 .map_err(|e| format!("writing {path}: {e}"))?;
         }
+        if let Some(geo) = fleet
+            .inv
+            .geo_database
+            .as_ref()
+            .filter(|_| t.project.services.iter().any(|s| s.kind == "gateway"))
+        {
+            let bytes = std::fs::read(fleet.secrets.path(geo))
+                .map_err(|e| format!("reading the geo database {}: {e}", geo.display()))?;
+            write_file(&t.remote, "geo.mmdb", &bytes)
+                .await
+                .map_err(|e| format!("writing geo.mmdb: {e}"))?;
+        }
         for secret in &t.project.secrets {
             let source = fleet
                 .inv

@@ -69,10 +69,22 @@ impl InventoryArgs {
             InputError::new(format!("cannot read the inventory {}: {e}", self.inventory.display()))
                 .hint("give the file with --inventory FILE (docs/fleet.md has an example)")
         })?;
-        let secrets = FileSecrets {
-            base: self.inventory.parent().unwrap_or(Path::new(".")).to_path_buf(),
-        };
-        Inventory::parse(&self.inventory, &text, &secrets).map_err(|findings| refused(&findings).into())
+        let secrets = self.secrets();
+        let (inv, warnings) =
+            Inventory::parse(&self.inventory, &text, &secrets).map_err(|findings| refused(&findings))?;
+        if let Some(geo) = &inv.geo_database {
+            let path = secrets.path(geo);
+            if !path.is_file() {
+                return Err(InputError::new(format!(
+                    "{}: geo-database {} is not a file here",
+                    self.inventory.display(),
+                    path.display()
+                ))
+                .hint("give the path of a MaxMind-format country database (GeoLite2-Country.mmdb), or remove geo-database")
+                .into());
+            }
+        }
+        Ok((inv, warnings))
     }
 }
 
