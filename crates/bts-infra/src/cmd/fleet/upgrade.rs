@@ -43,8 +43,10 @@ pub(crate) struct UpgradeArgs {
 
 impl UpgradeArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
+        let path = &self.inventory.inventory;
+        // The inventory as it was, while the new image is written but nothing upgraded yet.
+        let mut original = None;
         if let Some(image) = &self.image {
-            let path = &self.inventory.inventory;
             let text = std::fs::read_to_string(path)
                 .map_err(|e| InputError::new(format!("cannot read {}: {e}", path.display())))?;
             let edited = set_node_image(&text, &self.network, image).map_err(InputError::new)?;
@@ -52,9 +54,18 @@ impl UpgradeArgs {
                 std::fs::write(path, edited)
                     .map_err(|e| InputError::new(format!("cannot write {}: {e}", path.display())))?;
                 eprintln!("{}: network {} node-image = {image}", path.display(), self.network);
+                original = Some(text);
             }
         }
-        let fleet = open_fleet(&self.inventory)?;
+        // Refused before any node was touched: the inventory goes back to what it was, so that a
+        // later `apply` does not replace every node at once.
+        let undo = |why: anyhow::Error| -> anyhow::Error {
+            if original.as_ref().is_some_and(|text| std::fs::write(path, text).is_ok()) {
+                eprintln!("{}: node-image put back (nothing was upgraded)", path.display());
+            }
+            why
+        };
+        let fleet = open_fleet(&self.inventory).map_err(undo)?;
         let network = fleet
             .inv
             .network(&self.network)
@@ -63,7 +74,13 @@ impl UpgradeArgs {
         let fleet = &fleet;
         let this = &self;
         crate::serve::block_on(async move {
-            let pending = pending(fleet, &network.name, &network.node_image).await?;
+            let pending = match pending(fleet, &network.name, &network.node_image).await {
+                Ok(pending) => pending,
+                Err(e) => {
+                    fleet.close().await;
+                    return Err(undo(e));
+                }
+            };
             if pending.is_empty() {
                 println!("{}: every node runs {}", network.name, network.node_image);
                 fleet.close().await;
