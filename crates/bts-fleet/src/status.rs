@@ -206,19 +206,7 @@ pub fn assemble(inv: &Inventory, reports: &[HostReport]) -> FleetStatus {
             }
             for (name, kind) in named {
                 let container = report.containers.iter().find(|c| c.service == name);
-                let mut s = ServiceStatus {
-                    name: name.to_owned(),
-                    kind: kind.to_owned(),
-                    state: container.map_or("missing".to_owned(), |c| c.state.clone()),
-                    health: container.and_then(|c| c.health.clone()),
-                    cpu: container.and_then(stat).map(|s| s.cpu.clone()),
-                    memory: container
-                        .and_then(stat)
-                        .map(|s| s.memory.split(" / ").next().unwrap_or_default().to_owned()),
-                    node: None,
-                    pools: Vec::new(),
-                    gateway: None,
-                };
+                let mut s = ServiceStatus::of(name, kind, container, container.and_then(stat));
                 if let Some(node) = inv.node(name).filter(|_| kind == "node") {
                     s.node = Some(match ready.get(name) {
                         Some(r) => NodeStatus {
@@ -272,17 +260,7 @@ pub fn assemble(inv: &Inventory, reports: &[HostReport]) -> FleetStatus {
                 .filter(|c| !services.iter().any(|s| s.name == c.service))
                 .collect();
             for c in strays {
-                services.push(ServiceStatus {
-                    name: c.service.clone(),
-                    kind: "unknown".to_owned(),
-                    state: c.state.clone(),
-                    health: c.health.clone(),
-                    cpu: stat(c).map(|s| s.cpu.clone()),
-                    memory: stat(c).map(|s| s.memory.split(" / ").next().unwrap_or_default().to_owned()),
-                    node: None,
-                    pools: Vec::new(),
-                    gateway: None,
-                });
+                services.push(ServiceStatus::of(&c.service, "unknown", Some(c), stat(c)));
             }
             HostStatus {
                 host: host.name.clone(),
@@ -294,6 +272,24 @@ pub fn assemble(inv: &Inventory, reports: &[HostReport]) -> FleetStatus {
         })
         .collect();
     FleetStatus { hosts }
+}
+
+impl ServiceStatus {
+    /// `name` as its container (if any) and `docker stats` show it; the rest is filled in later.
+    fn of(name: &str, kind: &str, container: Option<&Observed>, stats: Option<&Stats>) -> ServiceStatus {
+        ServiceStatus {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+            state: container.map_or("missing".to_owned(), |c| c.state.clone()),
+            health: container.and_then(|c| c.health.clone()),
+            cpu: stats.map(|s| s.cpu.clone()),
+            // "12.3MiB / 3.8GiB": the use, without the limit.
+            memory: stats.map(|s| s.memory.split(" / ").next().unwrap_or_default().to_owned()),
+            node: None,
+            pools: Vec::new(),
+            gateway: None,
+        }
+    }
 }
 
 fn membership(view: &GatewayJson, network: &str, url: &str) -> String {

@@ -2,7 +2,7 @@
 //! project and hashes of its files), write files and secrets, run compose, wait for health.
 
 use super::ssh::{Remote, quote};
-use bts_fleet::plan::{Observed, PROJECT_LABEL, parse_inspect};
+use bts_fleet::plan::{Observed, PROJECT_LABEL, SERVICE_LABEL, parse_inspect};
 use bts_fleet::render::SecretCopy;
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -14,24 +14,43 @@ pub(crate) struct HostState {
     pub(crate) files: BTreeMap<String, String>,
 }
 
+/// The script lines that print `docker inspect` of the project's containers (`[]` for none),
+/// exiting 3 when the engine does not answer ([`engine_error`] says so).
+fn inspect_script(project: &str) -> String {
+    format!(
+        "ids=$(docker ps -aq --filter label={PROJECT_LABEL}={project}) || exit 3\n\
+         if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi\n"
+    )
+}
+
+/// A failed script of [`inspect_script`]'s, in the operator's words.
+fn engine_error(e: String) -> String {
+    if e.contains("exit 3") {
+        format!("the Docker engine does not answer: {e}")
+    } else {
+        e
+    }
+}
+
+/// A shell expression for the id of `service`'s running container (empty when none runs).
+fn container_id(project: &str, service: &str) -> String {
+    format!(
+        "$(docker ps -q --filter label={PROJECT_LABEL}={project} --filter label={SERVICE_LABEL}={} | head -1)",
+        quote(service)
+    )
+}
+
 /// Looks at the project on the host.
 pub(crate) async fn observe(remote: &Remote, project: &str) -> Result<HostState, String> {
     let dir = quote(&remote.host.dir);
     let script = format!(
-        "ids=$(docker ps -aq --filter label={PROJECT_LABEL}={project}) || exit 3\n\
-         if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi\n\
-         echo @@files\n\
+        "{}echo @@files\n\
          cd {dir} 2>/dev/null || exit 0\n\
          for f in compose.yml *.toml secrets/*; do [ -f \"$f\" ] && sha256sum \"$f\" 2>/dev/null; done\n\
-         exit 0"
+         exit 0",
+        inspect_script(project)
     );
-    let out = remote
-        .run(&script, None)
-        .await
-        .map_err(|e| match e.contains("exit 3") {
-            true => format!("the Docker engine does not answer: {e}"),
-            false => e,
-        })?;
+    let out = remote.run(&script, None).await.map_err(engine_error)?;
     let (inspect, files) = out.stdout.split_once("@@files").unwrap_or((&out.stdout, ""));
     let containers = parse_inspect(inspect, project)?;
     let files = files
@@ -153,30 +172,22 @@ pub(crate) async fn collect_status(
     nodes: &[String],
     gateways: &[String],
 ) -> bts_fleet::status::HostReport {
-    let filter = format!("--filter label={PROJECT_LABEL}={project}");
-    let id_of = |service: &str| {
-        format!(
-            "$(docker ps -q {filter} --filter label=com.docker.compose.service={} | head -1)",
-            quote(service)
-        )
-    };
     let mut script = format!(
-        "ids=$(docker ps -aq {filter}) || exit 3\n\
-         if [ -n \"$ids\" ]; then docker inspect $ids; else echo '[]'; fi\n\
-         echo @@stats\n\
-         running=$(docker ps -q {filter})\n\
-         [ -n \"$running\" ] && docker stats --no-stream --format '{{{{json .}}}}' $running\n"
+        "{}echo @@stats\n\
+         running=$(docker ps -q --filter label={PROJECT_LABEL}={project})\n\
+         [ -n \"$running\" ] && docker stats --no-stream --format '{{{{json .}}}}' $running\n",
+        inspect_script(project)
     );
     for node in nodes {
         script.push_str(&format!(
             "echo @@ready {node}; id={}; [ -n \"$id\" ] && timeout 15 docker exec \"$id\" bts-infra node ready --json --timeout 5s 2>/dev/null\n",
-            id_of(node)
+            container_id(project, node)
         ));
     }
     for gateway in gateways {
         script.push_str(&format!(
             "echo @@gateway {gateway}; id={}; [ -n \"$id\" ] && timeout 15 docker exec \"$id\" bts-infra healthcheck --print-body --timeout 5s http://127.0.0.1:{}/status.json 2>/dev/null\n",
-            id_of(gateway),
+            container_id(project, gateway),
             bts_fleet::render::SERVICE_PORT
         ));
     }
@@ -185,11 +196,7 @@ pub(crate) async fn collect_status(
     let out = match remote.run(&script, None).await {
         Ok(out) => out.stdout,
         Err(e) => {
-            report.error = Some(if e.contains("exit 3") {
-                format!("the Docker engine does not answer: {e}")
-            } else {
-                e
-            });
+            report.error = Some(engine_error(e));
             return report;
         }
     };
@@ -229,10 +236,10 @@ pub(crate) async fn collect_status(
 pub(crate) async fn exec_in(remote: &Remote, project: &str, service: &str, args: &[&str]) -> Result<String, String> {
     let words: Vec<String> = args.iter().map(|a| quote(a)).collect();
     let script = format!(
-        "id=$(docker ps -q --filter label={PROJECT_LABEL}={project} --filter label=com.docker.compose.service={} | head -1)\n\
+        "id={}\n\
          [ -n \"$id\" ] || {{ echo 'no running container' >&2; exit 4; }}\n\
          timeout 20 docker exec \"$id\" bts-infra {}",
-        quote(service),
+        container_id(project, service),
         words.join(" ")
     );
     remote.run(&script, None).await.map(|o| o.stdout)
