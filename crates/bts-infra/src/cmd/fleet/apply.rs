@@ -157,10 +157,18 @@ impl Fleet {
     }
 
     async fn plans(&self) -> Vec<Result<(Vec<Change>, HostState), String>> {
-        let hashes = self.secret_hashes();
+        self.plans_with(&self.secret_hashes()).await
+    }
+
+    /// Every host looked at and planned, in parallel; `secrets` are the hashes of the values here
+    /// (empty: secrets are not compared).
+    pub(super) async fn plans_with(
+        &self,
+        secrets: &BTreeMap<String, String>,
+    ) -> Vec<Result<(Vec<Change>, HostState), String>> {
         join_all(self.targets.iter().map(|t| async {
             let state = observe(&t.remote, &self.inv.project).await?;
-            Ok((plan(&t.project, &state.containers, &state.files, &hashes), state))
+            Ok((plan(&t.project, &state.containers, &state.files, secrets), state))
         }))
         .await
     }

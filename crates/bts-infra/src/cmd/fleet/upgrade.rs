@@ -7,10 +7,10 @@
 
 use super::InventoryArgs;
 use super::apply::{Fleet, Target, open_fleet};
-use super::hosts::{compose_up, exec_in, observe, wait_ready, write_file};
+use super::hosts::{compose_up, exec_in, wait_ready, write_file};
 use crate::error::InputError;
 use bts_fleet::inventory::{Inventory, Node, set_node_image};
-use bts_fleet::plan::{Change, plan};
+use bts_fleet::plan::Change;
 use bts_fleet::render::{SERVICE_PORT, gateway_backends};
 use clap::Args;
 use futures_util::future::join_all;
@@ -233,11 +233,10 @@ impl UpgradeArgs {
 /// anything else would change (that is `apply`'s job).
 async fn pending<'a>(fleet: &'a Fleet, network: &str, image: &str) -> anyhow::Result<Vec<&'a Node>> {
     let mut out = Vec::new();
-    for t in &fleet.targets {
-        let state = observe(&t.remote, &fleet.inv.project)
-            .await
-            .map_err(|e| anyhow::anyhow!("{}: {e}", t.project.host))?;
-        let changes = plan(&t.project, &state.containers, &state.files, &BTreeMap::new());
+    // Secrets are not compared: the upgrade writes none.
+    let plans = fleet.plans_with(&BTreeMap::new()).await;
+    for (t, planned) in fleet.targets.iter().zip(plans) {
+        let (changes, state) = planned.map_err(|e| anyhow::anyhow!("{}: {e}", t.project.host))?;
         let other: Vec<String> = changes
             .iter()
             .filter(|c| !upgrade_change(c, &fleet.inv, network))
