@@ -1,4 +1,4 @@
-//! `bts-infra fleet check` and `fleet render` as an operator runs them on the example inventory
+//! `bts-infra fleet check`, `fleet render` and `fleet render --kubernetes` as an operator runs them on the example inventory
 //! (deploy/examples/fleet.toml), and the rendered service configs accepted by the gateway's and
 //! the faucet's own configuration loaders.
 
@@ -167,6 +167,65 @@ fn render_writes_projects_that_the_services_accept() {
             entry.display()
         );
     }
+}
+
+#[test]
+fn render_kubernetes_writes_configs_that_the_services_accept() {
+    let dir = fleet_dir(EXAMPLE);
+    let out = dir.path().join("k8s");
+    let run = fleet(
+        dir.path(),
+        &["render", "--kubernetes", out.to_str().unwrap()],
+        &[("FLEET_REGISTRAR_WIF", WIF)],
+    );
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(run.stdout.contains("kubectl apply -k"), "{}", run.stdout);
+    // The ConfigMaps' literal blocks give back files that the gateway and the faucet load.
+    for (region, gateway) in [("us", "us-gateway"), ("asia", "asia-gateway")] {
+        let yaml = std::fs::read_to_string(out.join(region).join(format!("{gateway}.yaml"))).unwrap();
+        let text = literal_block(&yaml, "gateway.toml");
+        let config = GatewayConfig::from_toml(&text, gateway).unwrap_or_else(|e| panic!("{gateway}: {e}\n{text}"));
+        for network in &config.networks {
+            // Only the region's own nodes, by their StatefulSet pod names.
+            assert!(
+                network
+                    .backends
+                    .iter()
+                    .all(|b| b.url.contains("-0.") && b.url.starts_with(&format!("ws://{region}-"))),
+                "{gateway}: {:?}",
+                network.backends.iter().map(|b| &b.url).collect::<Vec<_>>()
+            );
+        }
+    }
+    let key = dir.path().join("registrar.wif");
+    std::fs::write(&key, WIF).unwrap();
+    let yaml = std::fs::read_to_string(out.join("us/faucet.yaml")).unwrap();
+    let text = literal_block(&yaml, "faucet.toml").replace("/run/secrets/registrar-wif", key.to_str().unwrap());
+    let config = FaucetConfig::from_raw(RawConfig::from_toml(&text).unwrap(), |_| None).unwrap();
+    assert_eq!(config.registrar, "onboarding.bitshares.foundation");
+    for entry in walk(&out) {
+        assert!(
+            !std::fs::read_to_string(&entry).unwrap().contains(WIF),
+            "{}",
+            entry.display()
+        );
+    }
+}
+
+/// The text of the `|` block under `key:` in `yaml` (its indentation removed).
+fn literal_block(yaml: &str, key: &str) -> String {
+    let mut lines = yaml.lines().skip_while(|l| l.trim() != format!("{key}: |"));
+    let head = lines.next().unwrap_or_else(|| panic!("no {key} block"));
+    let indent = head.len() - head.trim_start().len() + 2;
+    let mut text = String::new();
+    for line in lines {
+        if !line.is_empty() && line.len() - line.trim_start().len() < indent {
+            break;
+        }
+        text.push_str(line.get(indent..).unwrap_or(""));
+        text.push('\n');
+    }
+    text
 }
 
 /// The example's secrets, as `fleet check` would read them.

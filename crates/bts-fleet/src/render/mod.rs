@@ -2,10 +2,12 @@
 //! configuration files, and the list of secrets to copy beside them. Each service carries a label
 //! with the hash of everything that defines it, so `fleet plan` can tell what changed.
 
+mod kubernetes;
 mod node;
 mod services;
 pub(crate) mod yaml;
 
+pub use kubernetes::render_kubernetes;
 pub use node::{NODE_DATA_DIR, node_env};
 pub use services::{
     FAUCET_PATH, GEO_DATABASE, SERVICE_PORT, faucet_toml, faucet_url, gateway_backends, gateway_toml, node_rpc_url,

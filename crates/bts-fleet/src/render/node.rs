@@ -10,8 +10,27 @@ use std::net::IpAddr;
 /// The data directory of the node image (a volume per node).
 pub const NODE_DATA_DIR: &str = "/var/lib/bts-node";
 
-/// `node`'s environment, sorted by name.
+/// `node`'s environment on a compose host, sorted by name.
 pub fn node_env(inv: &Inventory, node: &Node) -> Vec<(String, String)> {
+    // On the same host, the compose network reaches a seed's container by name.
+    let seed_address = |seed: &Node| -> Option<String> {
+        let network = inv.network(&seed.network)?;
+        if seed.host == node.host {
+            return Some(format!("{}:{}", seed.name, network.chain.p2p_port()));
+        }
+        Some(format!("{}:{}", inv.host(&seed.host)?.address, seed.p2p_port?))
+    };
+    node_env_with(inv, node, &seed_address, true)
+}
+
+/// `node`'s environment, with the fleet's seeds at the addresses `seed_address` gives (`None`:
+/// not reachable from this node), and with the public address it advertises when `advertise`.
+pub(crate) fn node_env_with(
+    inv: &Inventory,
+    node: &Node,
+    seed_address: &dyn Fn(&Node) -> Option<String>,
+    advertise: bool,
+) -> Vec<(String, String)> {
     let Some(network) = inv.network(&node.network) else {
         return Vec::new();
     };
@@ -31,7 +50,7 @@ pub fn node_env(inv: &Inventory, node: &Node) -> Vec<(String, String)> {
     if node.roles.seed {
         set(Setting::P2pEndpoint, format!("0.0.0.0:{}", network.chain.p2p_port()));
         // witness_node wants an IP address here; a host known by name advertises nothing.
-        if let (Ok(ip), Some(port)) = (host.address.parse::<IpAddr>(), node.p2p_port) {
+        if let (true, Ok(ip), Some(port)) = (advertise, host.address.parse::<IpAddr>(), node.p2p_port) {
             set(Setting::PublicAddress, std::net::SocketAddr::new(ip, port).to_string());
         }
     }
@@ -39,15 +58,7 @@ pub fn node_env(inv: &Inventory, node: &Node) -> Vec<(String, String)> {
         .seed_nodes(&node.network)
         .into_iter()
         .filter(|s| s.name != node.name)
-        .filter_map(|s| {
-            let seed_host = inv.host(&s.host)?;
-            // On the same host, the compose network reaches the container by name.
-            Some(if s.host == node.host {
-                format!("{}:{}", s.name, network.chain.p2p_port())
-            } else {
-                format!("{}:{}", seed_host.address, s.p2p_port?)
-            })
-        })
+        .filter_map(seed_address)
         .collect();
     let mut builtin_seeds = None;
     for (setting, value) in &node.settings {

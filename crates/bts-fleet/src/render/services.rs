@@ -32,8 +32,33 @@ pub fn gateway_backends<'a>(
         .filter_map(move |node| Some((node, node_rpc_url(inv, &gateway.host, node)?)))
 }
 
-/// `gateway`'s configuration file.
+/// `gateway`'s configuration file on a compose host.
 pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
+    let faucet = inv.faucet.as_ref().map(|f| faucet_url(inv, &gateway.host, f));
+    gateway_toml_with(
+        inv,
+        gateway,
+        &|network: &str| {
+            let nodes = inv.nodes.iter().filter(|n| n.network == network && n.roles.api);
+            nodes
+                .filter_map(|n| Some((n, node_rpc_url(inv, &gateway.host, n)?)))
+                .collect()
+        },
+        faucet,
+    )
+}
+
+/// The API nodes of a network a gateway reaches, with their URLs.
+pub(crate) type BackendsOf<'a> = dyn Fn(&str) -> Vec<(&'a Node, String)> + 'a;
+
+/// `gateway`'s configuration file with the backends `backends` gives per network and the
+/// faucet's URL (`None`: no faucet route).
+pub(crate) fn gateway_toml_with<'a>(
+    inv: &'a Inventory,
+    gateway: &'a Gateway,
+    backends: &BackendsOf<'a>,
+    faucet: Option<String>,
+) -> String {
     let own_region = inv.region_of(&gateway.host).unwrap_or_default();
     let mut root = Table::new();
     root.insert(
@@ -74,10 +99,13 @@ pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
             ("paths", Value::from(network.paths.clone())),
         ]);
         let regions: Vec<&str> = inv.regions.iter().map(|r| r.name.as_str()).collect();
-        let backends: Vec<Value> = gateway_backends(inv, gateway, name)
+        let reached = backends(name);
+        let present: Vec<&str> = reached.iter().filter_map(|(n, _)| inv.region_of(&n.host)).collect();
+        let backends: Vec<Value> = reached
+            .iter()
             .map(|(node, url)| {
                 Value::Table(table([
-                    ("url", Value::from(url)),
+                    ("url", Value::from(url.clone())),
                     (
                         "region",
                         Value::from(inv.region_of(&node.host).unwrap_or_default().to_owned()),
@@ -85,7 +113,6 @@ pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
                 ]))
             })
             .collect();
-        let present: Vec<&str> = inv.api_nodes(name).filter_map(|n| inv.region_of(&n.host)).collect();
         if inv.geo_database.is_some() {
             n.insert("selection".into(), Value::from("geo"));
             let mut prefer = Table::new();
@@ -109,8 +136,7 @@ pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
         networks.push(Value::Table(n));
     }
     root.insert("network".into(), Value::Array(networks));
-    if let Some(faucet) = &inv.faucet {
-        let upstream = faucet_url(inv, &gateway.host, faucet);
+    if let Some(upstream) = faucet {
         root.insert(
             "http-route".into(),
             Value::Array(vec![Value::Table(table([
@@ -119,13 +145,7 @@ pub fn gateway_toml(inv: &Inventory, gateway: &Gateway) -> String {
             ]))]),
         );
     }
-    header(
-        &format!(
-            "gateway {:?} on host {:?} (region {own_region})",
-            gateway.name, gateway.host
-        ),
-        &root,
-    )
+    header(&format!("gateway {:?} (region {own_region})", gateway.name), &root)
 }
 
 /// Regions in order of preference starting with `first`, only those with backends.
@@ -150,13 +170,30 @@ pub fn faucet_url(inv: &Inventory, from_host: &str, faucet: &Faucet) -> String {
 /// The faucet's configuration file. It broadcasts through the API nodes of its network (by name
 /// on its own host, by address elsewhere): a gateway would add a hop and hide which node failed.
 pub fn faucet_toml(inv: &Inventory, faucet: &Faucet) -> String {
-    let Some(network) = inv.network(&faucet.network) else {
-        return String::new();
-    };
     let nodes: Vec<String> = inv
         .api_nodes(&faucet.network)
         .filter_map(|n| node_rpc_url(inv, &faucet.host, n))
         .collect();
+    // The gateways forward the client's address; they reach the faucet through the compose
+    // network (on its host) or from their hosts' addresses.
+    let mut trusted: Vec<String> = vec!["127.0.0.1".into(), "172.16.0.0/12".into()];
+    for g in &inv.gateways {
+        if let Some(h) = inv
+            .host(&g.host)
+            .filter(|h| g.host != faucet.host && !trusted.contains(&h.address))
+        {
+            trusted.push(h.address.clone());
+        }
+    }
+    faucet_toml_with(inv, faucet, nodes, trusted)
+}
+
+/// The faucet's configuration file, broadcasting through `nodes` and trusting the client
+/// address that the proxies at `trusted` forward.
+pub(crate) fn faucet_toml_with(inv: &Inventory, faucet: &Faucet, nodes: Vec<String>, trusted: Vec<String>) -> String {
+    let Some(network) = inv.network(&faucet.network) else {
+        return String::new();
+    };
     let mut root = table([
         ("listen", Value::from(format!("0.0.0.0:{SERVICE_PORT}"))),
         ("path-prefix", Value::from(FAUCET_PATH)),
@@ -183,17 +220,6 @@ pub fn faucet_toml(inv: &Inventory, faucet: &Faucet) -> String {
             ("referrer-percent", Value::from(i64::from(faucet.referrer_percent))),
         ])),
     );
-    // The gateways forward the client's address; they reach the faucet through the compose
-    // network (on its host) or from their hosts' addresses.
-    let mut trusted: Vec<String> = vec!["127.0.0.1".into(), "172.16.0.0/12".into()];
-    for g in &inv.gateways {
-        if let Some(h) = inv
-            .host(&g.host)
-            .filter(|h| g.host != faucet.host && !trusted.contains(&h.address))
-        {
-            trusted.push(h.address.clone());
-        }
-    }
     root.insert(
         "proxy".into(),
         Value::Table(table([
@@ -201,7 +227,7 @@ pub fn faucet_toml(inv: &Inventory, faucet: &Faucet) -> String {
             ("client-ip-header", Value::from("x-forwarded-for")),
         ])),
     );
-    header(&format!("the faucet on host {:?}", faucet.host), &root)
+    header("the faucet", &root)
 }
 
 fn table<const N: usize>(entries: [(&str, Value); N]) -> Table {
@@ -210,7 +236,7 @@ fn table<const N: usize>(entries: [(&str, Value); N]) -> Table {
 
 fn header(what: &str, root: &Table) -> String {
     format!(
-        "# Rendered by `bts-infra fleet` for {what}; `fleet apply` replaces it: edit the inventory instead.\n{}",
+        "# Rendered by `bts-infra fleet` for {what} from the inventory: edit that instead of this file.\n{}",
         toml::to_string(root).unwrap_or_default()
     )
 }

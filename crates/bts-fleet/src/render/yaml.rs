@@ -24,9 +24,21 @@ fn block(out: &mut String, value: &Value, indent: usize) {
         }
         Value::Array(items) => {
             for v in items {
-                out.push_str(&pad);
-                out.push('-');
-                nested(out, v, indent);
+                match v {
+                    // `- key: value` with the mapping's other keys under the first one.
+                    Value::Object(m) if !m.is_empty() => {
+                        let mut inner = String::new();
+                        block(&mut inner, v, indent + 2);
+                        out.push_str(&pad);
+                        out.push_str("- ");
+                        out.push_str(&inner[indent + 2..]);
+                    }
+                    _ => {
+                        out.push_str(&pad);
+                        out.push('-');
+                        nested(out, v, indent);
+                    }
+                }
             }
         }
         scalar => {
@@ -46,12 +58,37 @@ fn nested(out: &mut String, v: &Value, indent: usize) {
             out.push('\n');
             block(out, v, indent + 2);
         }
+        Value::String(text) if literal_block(text) => {
+            // A file's text (a ConfigMap's TOML) reads as itself: `|` keeps it byte for byte.
+            out.push_str(" |\n");
+            for line in text.lines() {
+                if !line.is_empty() {
+                    out.push_str(&" ".repeat(indent + 2));
+                    out.push_str(line);
+                }
+                out.push('\n');
+            }
+        }
         scalar => {
             out.push(' ');
             out.push_str(&scalar_text(scalar));
             out.push('\n');
         }
     }
+}
+
+/// Whether `text` survives a `|` block unchanged: several lines ending in exactly one newline,
+/// no line starting with a space (the first would set the indentation), nothing YAML would
+/// fold or reject (carriage returns, tabs, other control characters, trailing spaces).
+fn literal_block(text: &str) -> bool {
+    let Some(body) = text.strip_suffix('\n') else {
+        return false;
+    };
+    body.contains('\n')
+        && !body.ends_with('\n')
+        && body
+            .lines()
+            .all(|l| !l.starts_with(' ') && !l.ends_with(' ') && !l.chars().any(char::is_control))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -67,7 +104,7 @@ fn scalar_text(v: &Value) -> String {
 /// Keys of our own making are plain words; anything else is quoted.
 fn key_text(key: &str) -> String {
     if !key.is_empty()
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+        && key.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./".contains(&b))
         && !key.starts_with(['-', '.'])
     {
         key.to_owned()
@@ -87,8 +124,27 @@ mod tests {
             "services": {"n1": {"image": "x:1", "init": true, "ports": ["8090:8090"], "env": {"A": "yes"}}},
             "volumes": {"n1-data": {}},
             "weird key": [],
+            "list": [{"name": "a", "value": "1"}, {"name": "b"}, "c", []],
+            "app.kubernetes.io/name": "file.toml",
+            "data": {"file.toml": "# head\na = \"b\"\n\n[t]\nc = 1\n", "one": "x\n", "indented": " x\ny\n"},
         });
         expect_test::expect![[r#"
+            app.kubernetes.io/name: "file.toml"
+            data:
+              file.toml: |
+                # head
+                a = "b"
+
+                [t]
+                c = 1
+              indented: " x\ny\n"
+              one: "x\n"
+            list:
+              - name: "a"
+                value: "1"
+              - name: "b"
+              - "c"
+              - []
             services:
               n1:
                 env:

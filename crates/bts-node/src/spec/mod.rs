@@ -22,7 +22,7 @@ mod values;
 pub use error::SpecError;
 pub use raw::{LAUNCHER_ENV_VARS, RawSpec};
 pub use setting::{ENV_PREFIX, Origin, Setting, suggest};
-pub use values::{EsUrl, HistoryLevel, Mode, Network, RpcEndpoint, SeedNode};
+pub use values::{EsUrl, HistoryLevel, Mode, Network, RpcEndpoint, SeedNode, Sizing};
 
 use crate::extra::ExtraConfig;
 use crate::plugins::Plugin;

@@ -129,6 +129,30 @@ pub enum HistoryLevel {
     Es,
 }
 
+/// What a mainnet node needs at one history level: the official figures in docs/node.md's
+/// table (memory as published; the ES level's memory covers the node and Elasticsearch). They
+/// are old and on the low side for memory; a fleet uses them as requests, not limits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sizing {
+    /// Memory, GiB.
+    pub memory_gib: u32,
+    /// Disk for the data directory, GiB.
+    pub disk_gib: u32,
+}
+
+impl HistoryLevel {
+    /// The official sizing of a mainnet node at this level.
+    pub const fn sizing(self) -> Sizing {
+        let (memory_gib, disk_gib) = match self {
+            HistoryLevel::None => (4, 120),
+            HistoryLevel::Low => (16, 150),
+            HistoryLevel::Full => (64, 640),
+            HistoryLevel::Es => (32, 1000),
+        };
+        Sizing { memory_gib, disk_gib }
+    }
+}
+
 impl FromStr for HistoryLevel {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

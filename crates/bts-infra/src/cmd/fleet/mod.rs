@@ -11,7 +11,7 @@ mod upgrade;
 use crate::error::InputError;
 use crate::output::{OutputArgs, Report};
 use anyhow::Context as _;
-use bts_fleet::render::render;
+use bts_fleet::render::{render, render_kubernetes};
 use bts_fleet::{Finding, Inventory, SecretSource, Secrets, Severity};
 use clap::{Args, Subcommand};
 use serde::Serialize;
@@ -209,8 +209,16 @@ pub(crate) struct RenderArgs {
     #[command(flatten)]
     inventory: InventoryArgs,
     /// Where to write DIR/HOST/compose.yml and the service configs
+    #[arg(
+        long,
+        value_name = "DIR",
+        required_unless_present = "kubernetes",
+        conflicts_with = "kubernetes"
+    )]
+    out: Option<PathBuf>,
+    /// Write Kubernetes manifests instead: a kustomize directory DIR/REGION per region (one cluster each)
     #[arg(long, value_name = "DIR")]
-    out: PathBuf,
+    kubernetes: Option<PathBuf>,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -250,15 +258,46 @@ impl Report for RenderReport {
     }
 }
 
+/// What `fleet render --kubernetes` wrote.
+#[derive(Serialize)]
+struct KubernetesReport {
+    out: String,
+    regions: Vec<RenderedRegion>,
+}
+
+#[derive(Serialize)]
+struct RenderedRegion {
+    region: String,
+    files: Vec<String>,
+}
+
+impl Report for KubernetesReport {
+    fn write_text(&self, out: &mut dyn Write) -> io::Result<()> {
+        for r in &self.regions {
+            writeln!(out, "{}/{}: {}", self.out, r.region, r.files.join(", "))?;
+        }
+        writeln!(
+            out,
+            "create the secrets listed in each kustomization.yaml, then: kubectl apply -k {}/REGION",
+            self.out
+        )
+    }
+}
+
 impl RenderArgs {
     fn run(self) -> anyhow::Result<()> {
         let (inv, warnings) = self.inventory.load()?;
         for w in &warnings {
             eprintln!("{w}");
         }
+        let out = match (self.out, self.kubernetes) {
+            (Some(out), _) => out,
+            (None, Some(dir)) => return Self::kubernetes(&inv, &dir, &self.output),
+            (None, None) => anyhow::bail!("give --out DIR (compose) or --kubernetes DIR"),
+        };
         let mut hosts = Vec::new();
         for project in render(&inv) {
-            let dir = self.out.join(&project.host);
+            let dir = out.join(&project.host);
             std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
             let mut files = vec!["compose.yml".to_owned()];
             write(&dir.join("compose.yml"), &project.compose)?;
@@ -274,8 +313,29 @@ impl RenderArgs {
             });
         }
         self.output.print(&RenderReport {
-            out: self.out.display().to_string(),
+            out: out.display().to_string(),
             hosts,
+        })
+    }
+
+    fn kubernetes(inv: &Inventory, out: &Path, output: &OutputArgs) -> anyhow::Result<()> {
+        let mut regions: Vec<RenderedRegion> = Vec::new();
+        for (path, text) in render_kubernetes(inv) {
+            let (region, file) = path.split_once('/').unwrap_or(("", &path));
+            let dir = out.join(region);
+            std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            write(&dir.join(file), &text)?;
+            match regions.last_mut().filter(|r| r.region == region) {
+                Some(r) => r.files.push(file.to_owned()),
+                None => regions.push(RenderedRegion {
+                    region: region.to_owned(),
+                    files: vec![file.to_owned()],
+                }),
+            }
+        }
+        output.print(&KubernetesReport {
+            out: out.display().to_string(),
+            regions,
         })
     }
 }
