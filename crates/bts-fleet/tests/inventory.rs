@@ -130,16 +130,37 @@ fn mistakes_are_refused_with_file_line_and_key() {
 }
 
 #[test]
-fn an_upgrade_rewrites_one_image_and_nothing_else() {
+fn an_upgrade_rewrites_the_image_records_the_previous_one_and_nothing_else() {
+    let old_image = "ghcr.io/bts-infra/bts-infra-node:mainnet-7.0.2-0.1.0";
     let new_image = "ghcr.io/bts-infra/bts-infra-node:mainnet-7.0.3-0.2.0";
     let text = bts_fleet::inventory::set_node_image(TWO_REGIONS, "mainnet", new_image).unwrap();
     let (inv, _) = parse(&text).unwrap();
-    assert_eq!(inv.network("mainnet").unwrap().node_image, new_image);
+    let mainnet = inv.network("mainnet").unwrap();
+    assert_eq!(mainnet.node_image, new_image);
+    assert_eq!(mainnet.previous_node_image.as_deref(), Some(old_image));
+    let testnet = inv.network("testnet").unwrap();
     assert_eq!(
-        inv.network("testnet").unwrap().node_image,
+        testnet.node_image,
         "ghcr.io/bts-infra/bts-infra-node:testnet-test-7.0.4-0.1.0"
     );
-    let old_image = "ghcr.io/bts-infra/bts-infra-node:mainnet-7.0.2-0.1.0";
-    assert_eq!(text.replace(new_image, old_image), TWO_REGIONS);
+    assert_eq!(testnet.previous_node_image, None);
+    // One line changed, one added under it; the rest of the file byte for byte.
+    let line = format!("node-image = \"{new_image}\"\nprevious-node-image = \"{old_image}\"");
+    assert_eq!(
+        text.replace(&line, &format!("node-image = \"{old_image}\"")),
+        TWO_REGIONS
+    );
+    // A rollback (setting the previous image) swaps the two, in place.
+    let back = bts_fleet::inventory::set_node_image(&text, "mainnet", old_image).unwrap();
+    let (inv, _) = parse(&back).unwrap();
+    let mainnet = inv.network("mainnet").unwrap();
+    assert_eq!(mainnet.node_image, old_image);
+    assert_eq!(mainnet.previous_node_image.as_deref(), Some(new_image));
+    assert_eq!(back.lines().count(), text.lines().count());
+    // The same image again changes nothing; an unknown network is refused.
+    assert_eq!(
+        bts_fleet::inventory::set_node_image(&back, "mainnet", old_image).unwrap(),
+        back
+    );
     assert!(bts_fleet::inventory::set_node_image(TWO_REGIONS, "devnet", new_image).is_err());
 }

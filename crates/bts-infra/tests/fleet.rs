@@ -228,6 +228,39 @@ fn literal_block(yaml: &str, key: &str) -> String {
     text
 }
 
+#[test]
+fn rollback_bootstrap_and_down_refuse_bad_input_before_reaching_a_host() {
+    let dir = fleet_dir(EXAMPLE);
+    let env = [("FLEET_REGISTRAR_WIF", WIF)];
+    let cases: [(&[&str], &str); 6] = [
+        (
+            &["rollback", "mainnet"],
+            "network \"mainnet\" has no previous-node-image in fleet.toml: nothing to roll back to",
+        ),
+        (&["rollback", "devnet"], "no network \"devnet\" in the inventory"),
+        (
+            &["bootstrap", "us-api-9", "--from", "us-api-1"],
+            "no node \"us-api-9\" in the inventory",
+        ),
+        (
+            &["bootstrap", "us-testnet-1", "--from", "us-api-1"],
+            "us-testnet-1 is on network testnet but us-api-1 on mainnet",
+        ),
+        (
+            &["bootstrap", "us-api-1", "--from", "us-api-1"],
+            "cannot be bootstrapped from itself",
+        ),
+        (&["down", "--host", "eu-1"], "no host \"eu-1\" in the inventory"),
+    ];
+    for (args, message) in cases {
+        let run = fleet(dir.path(), args, &env);
+        assert_eq!(run.code, 2, "{args:?}: {}", run.stderr);
+        assert!(run.stderr.contains(message), "{args:?}: {}", run.stderr);
+    }
+    // Nothing was written: the inventory is as it was.
+    assert_eq!(std::fs::read_to_string(dir.path().join("fleet.toml")).unwrap(), EXAMPLE);
+}
+
 /// The example's secrets, as `fleet check` would read them.
 struct Keys;
 

@@ -118,6 +118,8 @@ pub struct Network {
     pub chain_id: ChainId,
     /// The node image (`…/bts-infra-node:mainnet-7.0.2-0.1.0`).
     pub node_image: String,
+    /// The image before the last `fleet upgrade --image` (what `fleet rollback` goes back to).
+    pub previous_node_image: Option<String>,
     /// The gateway paths that reach it.
     pub paths: Vec<String>,
 }
@@ -257,9 +259,10 @@ impl Inventory {
     }
 }
 
-/// `text` (an inventory) with network `network`'s `node-image` set to `image`, everything else
-/// byte for byte as it was: `fleet upgrade --image` records the new image where the operator
-/// keeps the fleet's truth.
+/// `text` (an inventory) with network `network`'s `node-image` set to `image` and its
+/// `previous-node-image` to the image it replaces, everything else byte for byte as it was:
+/// `fleet upgrade --image` records both where the operator keeps the fleet's truth, and `fleet
+/// rollback` swaps them back. Unchanged when `image` is already the node image.
 pub fn set_node_image(text: &str, network: &str, image: &str) -> Result<String, String> {
     let raw: raw::RawInventory =
         toml::from_str(text).map_err(|e| format!("the inventory does not parse: {}", e.message()))?;
@@ -267,8 +270,47 @@ pub fn set_node_image(text: &str, network: &str, image: &str) -> Result<String, 
         .networks
         .iter()
         .find(|n| n.get_ref().name.get_ref() == network)
+        .ok_or_else(|| format!("no network {network:?} in the inventory"))?
+        .get_ref();
+    let current = entry.node_image.get_ref().trim();
+    if current == image {
+        return Ok(text.to_owned());
+    }
+    let literal = |s: &str| toml::Value::String(s.to_owned()).to_string();
+    let mut edits = vec![(entry.node_image.span(), literal(image))];
+    match &entry.previous_node_image {
+        Some(previous) => edits.push((previous.span(), literal(current))),
+        None => {
+            // A new key on the line after node-image's (a [[network]] is a table of lines).
+            let end = entry.node_image.span().end;
+            let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            edits.push((
+                line_end..line_end,
+                format!("\nprevious-node-image = {}", literal(current)),
+            ));
+        }
+    }
+    // From the end of the file, so that earlier spans stay valid.
+    edits.sort_by_key(|(span, _)| std::cmp::Reverse(span.start));
+    let mut out = text.to_owned();
+    for (span, replacement) in edits {
+        out.replace_range(span, &replacement);
+    }
+    Ok(out)
+}
+
+/// Network `network`'s `previous-node-image` in `text` (an inventory), if it has one.
+pub fn previous_node_image(text: &str, network: &str) -> Result<Option<String>, String> {
+    let raw: raw::RawInventory =
+        toml::from_str(text).map_err(|e| format!("the inventory does not parse: {}", e.message()))?;
+    let entry = raw
+        .networks
+        .iter()
+        .find(|n| n.get_ref().name.get_ref() == network)
         .ok_or_else(|| format!("no network {network:?} in the inventory"))?;
-    let span = entry.get_ref().node_image.span();
-    let literal = toml::Value::String(image.to_owned()).to_string();
-    Ok(format!("{}{literal}{}", &text[..span.start], &text[span.end..]))
+    Ok(entry
+        .get_ref()
+        .previous_node_image
+        .as_ref()
+        .map(|t| t.get_ref().trim().to_owned()))
 }

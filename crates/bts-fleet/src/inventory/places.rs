@@ -222,6 +222,10 @@ pub(super) fn networks(c: &mut Checker<'_>, raw: &[Spanned<RawNetwork>]) -> Vec<
         }
         out.push(Network {
             node_image: image_ref(c, &n.node_image, &key("node-image")),
+            previous_node_image: n
+                .previous_node_image
+                .as_ref()
+                .map(|t| image_ref(c, t, &key("previous-node-image"))),
             name,
             chain,
             engine,

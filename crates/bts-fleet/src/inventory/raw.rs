@@ -62,6 +62,7 @@ pub(crate) struct RawNetwork {
     pub(crate) chain: Text,
     pub(crate) engine: Option<Text>,
     pub(crate) node_image: Text,
+    pub(crate) previous_node_image: Option<Text>,
     pub(crate) paths: Option<Spanned<Vec<Text>>>,
 }
 

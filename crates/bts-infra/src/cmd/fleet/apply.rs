@@ -3,6 +3,7 @@
 //! (waiting until they are healthy), then the gateways and the faucet. A host that cannot be
 //! reached or fails does not stop the others; the summary names it and the exit code is 1.
 
+use super::cordon::uncordon_all;
 use super::hosts::{HostState, compose_up, observe, wait_ready, write_file, write_secret};
 use super::ssh::Remote;
 use super::{FileSecrets, InventoryArgs};
@@ -243,6 +244,15 @@ impl ApplyArgs {
                         h.error = Some(e);
                     }
                 }
+            }
+            // The inventory has no cordons: every node goes back into the pools.
+            let healthy: Vec<&str> = hosts
+                .iter()
+                .filter(|h| h.error.is_none())
+                .map(|h| h.host.as_str())
+                .collect();
+            for what in uncordon_all(&fleet, &healthy).await {
+                eprintln!("{what}: uncordoned");
             }
             fleet.close().await;
             Ok(FleetReport { hosts })

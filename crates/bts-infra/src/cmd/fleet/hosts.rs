@@ -92,6 +92,25 @@ pub(crate) async fn write_secret(
     remote.run(&script, Some(value)).await.map(|_| ())
 }
 
+/// The start of a script that runs compose in the project directory: `compose` is Docker's
+/// plugin (`docker compose`) where installed, else docker-compose 1.x.
+fn compose_preamble(remote: &Remote) -> String {
+    format!(
+        "set -e; cd {}\n\
+         if docker compose version >/dev/null 2>&1; then compose() {{ docker compose \"$@\"; }}; else compose() {{ docker-compose \"$@\"; }}; fi\n",
+        quote(&remote.host.dir)
+    )
+}
+
+/// `compose -p PROJECT ARGS` for each line of `commands` (already quoted), in order.
+pub(crate) async fn compose(remote: &Remote, project: &str, commands: &[String]) -> Result<(), String> {
+    let mut script = compose_preamble(remote);
+    for args in commands {
+        script.push_str(&format!("compose -p {project} {args} 2>&1\n"));
+    }
+    remote.run(&script, None).await.map(|_| ())
+}
+
 /// `compose up -d` for `services` (all when empty), recreating `force` ones.
 pub(crate) async fn compose_up(
     remote: &Remote,
@@ -100,12 +119,8 @@ pub(crate) async fn compose_up(
     force: &[String],
     remove_orphans: bool,
 ) -> Result<(), String> {
-    let dir = quote(&remote.host.dir);
     let words = |list: &[String]| list.iter().map(|s| quote(s)).collect::<Vec<_>>().join(" ");
-    let mut script = format!(
-        "set -e; cd {dir}\n\
-         if docker compose version >/dev/null 2>&1; then compose() {{ docker compose \"$@\"; }}; else compose() {{ docker-compose \"$@\"; }}; fi\n"
-    );
+    let mut script = compose_preamble(remote);
     let orphans = if remove_orphans { " --remove-orphans" } else { "" };
     if !force.is_empty() {
         script.push_str(&format!(

@@ -3,6 +3,9 @@
 //! bts-fleet's; this module reads the files and secrets and writes the output.
 
 mod apply;
+mod bootstrap;
+mod cordon;
+mod down;
 mod hosts;
 mod ssh;
 mod status;
@@ -33,6 +36,12 @@ pub(crate) enum FleetCommand {
     Status(status::StatusArgs),
     /// Rolling upgrade of a network's nodes: cordon, drain, recreate, wait until in sync, uncordon; one per region at a time
     Upgrade(upgrade::UpgradeArgs),
+    /// Rolling upgrade back to the network's previous-node-image (recorded by `upgrade --image`)
+    Rollback(upgrade::RollbackArgs),
+    /// Start a node from a copy of a synced peer's data (the peer leaves the pools during the copy) instead of replaying
+    Bootstrap(bootstrap::BootstrapArgs),
+    /// Take the fleet or some hosts out of service: gateways and faucet first, then nodes (cordoned first); volumes kept
+    Down(down::DownArgs),
 }
 
 impl FleetCommand {
@@ -44,6 +53,9 @@ impl FleetCommand {
             FleetCommand::Apply(c) => c.run(),
             FleetCommand::Status(c) => c.run(),
             FleetCommand::Upgrade(c) => c.run(),
+            FleetCommand::Rollback(c) => c.run(),
+            FleetCommand::Bootstrap(c) => c.run(),
+            FleetCommand::Down(c) => c.run(),
         }
     }
 }

@@ -47,7 +47,8 @@ impl Remote {
 
     /// Runs `script` with `sh` on the host, `stdin` as its input. The error says whether the
     /// host could not be reached or the script failed, with what it printed on stderr.
-    pub(crate) async fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<Output, String> {
+    /// The ssh command that runs `script` (with `sh -c`) on the host; stdio is the caller's.
+    pub(crate) fn command(&self, script: &str) -> Command {
         let mut command = Command::new("ssh");
         command
             .arg("-i")
@@ -73,10 +74,16 @@ impl Remote {
             .arg(format!("ControlPath={}", self.control.display()))
             .arg(format!("{}@{}", self.host.ssh.user, self.host.ssh.host))
             .arg(format!("sh -c {}", quote(script)))
+            .kill_on_drop(true);
+        command
+    }
+
+    pub(crate) async fn run(&self, script: &str, stdin: Option<&[u8]>) -> Result<Output, String> {
+        let mut command = self.command(script);
+        command
             .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
+            .stderr(Stdio::piped());
         let mut child = command
             .spawn()
             .map_err(|e| format!("cannot run ssh: {e} (install OpenSSH's client)"))?;
@@ -87,36 +94,42 @@ impl Remote {
             drop(pipe);
         }
         let out = child.wait_with_output().await.map_err(|e| format!("ssh failed: {e}"))?;
-        let stderr = String::from_utf8_lossy(&out.stderr).trim().to_owned();
         match out.status.code() {
             Some(0) => Ok(Output {
                 stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             }),
+            code => Err(self.failure(code, &String::from_utf8_lossy(&out.stderr))),
+        }
+    }
+
+    /// What an ssh exit status other than 0 means, with what to do.
+    pub(crate) fn failure(&self, code: Option<i32>, stderr: &str) -> String {
+        let stderr = stderr.trim();
+        match code {
             Some(255)
                 if stderr.contains("Host key verification failed") || stderr.contains("IDENTIFICATION HAS CHANGED") =>
             {
-                Err(format!(
+                format!(
                     "the host's SSH key is not the inventory's host-key (refused: {stderr}); if the host was reinstalled, \
                  put its new key in the inventory (ssh-keyscan -p {} {})",
                     self.host.ssh.port, self.host.ssh.host
-                ))
+                )
             }
-            Some(255) => Err(format!(
+            Some(255) => format!(
                 "cannot reach {}@{}:{} over SSH: {}",
                 self.host.ssh.user,
                 self.host.ssh.host,
                 self.host.ssh.port,
-                last_line(&stderr)
-            )),
-            code => Err(format!(
+                last_line(stderr)
+            ),
+            code => format!(
                 "failed on the host (exit {}): {}",
                 code.map_or("signal".to_owned(), |c| c.to_string()),
-                last_line(&stderr)
-            )),
+                last_line(stderr)
+            ),
         }
     }
 
-    /// Closes the multiplexed connection, if one is open.
     pub(crate) async fn close(&self) {
         let _ = Command::new("ssh")
             .arg("-o")

@@ -1,25 +1,22 @@
 //! `fleet upgrade NETWORK [--image IMAGE]`: a rolling upgrade that wallets do not notice. Per
-//! region one node at a time (regions in parallel): cordon it on every gateway that routes to it,
+//! region one node at a time (`--max-unavailable`; regions in parallel): cordon it on every gateway that routes to it,
 //! wait until its requests and sessions have moved, recreate it on the new image, wait until it
 //! is healthy and back in sync (lag ≤ 3 blocks on every gateway), uncordon it, go on. The first
 //! node that does not come back stops the upgrade: it stays cordoned, the others keep serving,
 //! and the command says what to do.
 
 use super::InventoryArgs;
-use super::apply::{Fleet, Target, open_fleet};
-use super::hosts::{compose_up, exec_in, wait_ready, write_file};
+use super::apply::{Fleet, open_fleet};
+use super::cordon::{cordon, drain, gateways_of, rejoin};
+use super::hosts::{compose_up, wait_ready, write_file};
 use crate::error::InputError;
-use bts_fleet::inventory::{Inventory, Node, set_node_image};
+use bts_fleet::inventory::{Inventory, Node, previous_node_image, set_node_image};
 use bts_fleet::plan::Change;
-use bts_fleet::render::{SERVICE_PORT, gateway_backends};
 use clap::Args;
 use futures_util::future::join_all;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
-
-/// The lag a node may have to count as back in sync.
-const MAX_LAG: u64 = 3;
+use std::time::Duration;
 
 /// `bts-infra fleet upgrade`.
 #[derive(Args)]
@@ -27,10 +24,27 @@ pub(crate) struct UpgradeArgs {
     /// The network whose nodes to upgrade
     #[arg(value_name = "NETWORK")]
     network: String,
-    /// The new node image; written into the inventory's node-image first (else the inventory's
-    /// node-image is the target)
+    /// The new node image; written into the inventory's node-image first, the image it replaces
+    /// into previous-node-image (else the inventory's node-image is the target)
     #[arg(long, value_name = "IMAGE")]
     image: Option<String>,
+    #[command(flatten)]
+    rolling: Rolling,
+}
+
+/// `bts-infra fleet rollback`.
+#[derive(Args)]
+pub(crate) struct RollbackArgs {
+    /// The network whose nodes to put back on the inventory's previous-node-image
+    #[arg(value_name = "NETWORK")]
+    network: String,
+    #[command(flatten)]
+    rolling: Rolling,
+}
+
+/// How a rolling change goes.
+#[derive(Args)]
+struct Rolling {
     #[command(flatten)]
     inventory: InventoryArgs,
     /// How long a node may take to come back healthy and in sync
@@ -39,11 +53,40 @@ pub(crate) struct UpgradeArgs {
     /// How long to wait for a cordoned node's requests and sessions to move
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = humantime::parse_duration)]
     drain_timeout: Duration,
+    /// How many nodes of one region may be out at once (regions are upgraded in parallel)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..))]
+    max_unavailable: u16,
+}
+
+impl RollbackArgs {
+    /// A rolling upgrade to the image the last `upgrade --image` replaced; the inventory's two
+    /// images are swapped, so a second rollback goes forward again.
+    pub(crate) fn run(self) -> anyhow::Result<()> {
+        let path = &self.rolling.inventory.inventory;
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| InputError::new(format!("cannot read {}: {e}", path.display())))?;
+        let previous = previous_node_image(&text, &self.network).map_err(InputError::new)?;
+        let Some(image) = previous else {
+            return Err(InputError::new(format!(
+                "network {:?} has no previous-node-image in {}: nothing to roll back to",
+                self.network,
+                path.display()
+            ))
+            .hint("roll back with `bts-infra fleet upgrade NETWORK --image IMAGE`, naming the image to return to")
+            .into());
+        };
+        UpgradeArgs {
+            network: self.network,
+            image: Some(image),
+            rolling: self.rolling,
+        }
+        .run()
+    }
 }
 
 impl UpgradeArgs {
     pub(crate) fn run(self) -> anyhow::Result<()> {
-        let path = &self.inventory.inventory;
+        let path = &self.rolling.inventory.inventory;
         // The inventory as it was, while the new image is written but nothing upgraded yet.
         let mut original = None;
         if let Some(image) = &self.image {
@@ -65,7 +108,7 @@ impl UpgradeArgs {
             }
             why
         };
-        let fleet = open_fleet(&self.inventory).map_err(undo)?;
+        let fleet = open_fleet(&self.rolling.inventory).map_err(undo)?;
         let network = fleet
             .inv
             .network(&self.network)
@@ -98,16 +141,21 @@ impl UpgradeArgs {
                 let stop = &stop;
                 async move {
                     let mut done = Vec::new();
-                    for node in nodes {
+                    let mut failed = Vec::new();
+                    for batch in nodes.chunks(usize::from(this.rolling.max_unavailable)) {
                         if stop.load(Ordering::SeqCst) {
                             break;
                         }
-                        match this.upgrade_node(fleet, node).await {
-                            Ok(()) => done.push(node.name.clone()),
-                            Err(e) => {
-                                stop.store(true, Ordering::SeqCst);
-                                return Err(format!("{}: {e}", node.name));
+                        let results = join_all(batch.iter().map(|node| this.upgrade_node(fleet, node))).await;
+                        for (node, result) in batch.iter().zip(results) {
+                            match result {
+                                Ok(()) => done.push(node.name.clone()),
+                                Err(e) => failed.push(format!("{}: {e}", node.name)),
                             }
+                        }
+                        if !failed.is_empty() {
+                            stop.store(true, Ordering::SeqCst);
+                            return Err((done, failed));
                         }
                     }
                     Ok(done)
@@ -120,7 +168,10 @@ impl UpgradeArgs {
             for r in results {
                 match r {
                     Ok(names) => upgraded.extend(names),
-                    Err(e) => failed.push(e),
+                    Err((names, errors)) => {
+                        upgraded.extend(names);
+                        failed.extend(errors);
+                    }
                 }
             }
             println!(
@@ -153,79 +204,23 @@ impl UpgradeArgs {
             .ok_or("its host has no project")?;
         let project = fleet.inv.project.as_str();
         let gateways = gateways_of(&fleet.inv, node);
-        for (gw, index) in &gateways {
-            admin(fleet, gw, &format!("/admin/backends/{}/{index}/cordon", node.network)).await?;
-        }
-        if !gateways.is_empty() {
-            eprintln!(
-                "{}: cordoned on {}",
-                node.name,
-                gateways.iter().map(|(g, _)| g.as_str()).collect::<Vec<_>>().join(", ")
-            );
-            self.drain(fleet, node, &gateways).await;
-        }
+        cordon(fleet, node, &gateways).await?;
+        drain(fleet, node, &gateways, self.rolling.drain_timeout).await;
         for (path, text) in bts_fleet::plan::project_files(&target.project) {
             write_file(&target.remote, &path, text.as_bytes()).await?;
         }
         compose_up(&target.remote, project, std::slice::from_ref(&node.name), &[], false)
             .await
             .map_err(|e| format!("compose up: {e}"))?;
-        wait_ready(&target.remote, project, std::slice::from_ref(&node.name), self.timeout).await?;
+        wait_ready(
+            &target.remote,
+            project,
+            std::slice::from_ref(&node.name),
+            self.rolling.timeout,
+        )
+        .await?;
         eprintln!("{}: recreated and healthy", node.name);
-        let started = Instant::now();
-        for (gw, index) in &gateways {
-            loop {
-                let backend = backend_status(fleet, gw, &node.network, *index).await;
-                let in_sync = backend
-                    .as_ref()
-                    .is_some_and(|b| b["state"] == "healthy" && b["lag_blocks"].as_u64().is_some_and(|l| l <= MAX_LAG));
-                if in_sync {
-                    break;
-                }
-                if started.elapsed() > self.timeout {
-                    return Err(format!(
-                        "not back in sync on {gw} within {}: {}",
-                        humantime::format_duration(self.timeout),
-                        backend.map_or("no status".to_owned(), |b| b["reason"].to_string())
-                    ));
-                }
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-            admin(fleet, gw, &format!("/admin/backends/{}/{index}/uncordon", node.network)).await?;
-        }
-        eprintln!(
-            "{}: in sync{}",
-            node.name,
-            if gateways.is_empty() {
-                String::new()
-            } else {
-                ", uncordoned".to_owned()
-            }
-        );
-        Ok(())
-    }
-
-    /// Waits until no gateway has requests or sessions in flight on `node` (at most the drain timeout).
-    async fn drain(&self, fleet: &Fleet, node: &Node, gateways: &[(String, usize)]) {
-        let started = Instant::now();
-        while started.elapsed() < self.drain_timeout {
-            let mut busy = 0;
-            for (gw, index) in gateways {
-                busy += backend_status(fleet, gw, &node.network, *index)
-                    .await
-                    .and_then(|b| b["in_flight"].as_u64())
-                    .unwrap_or(0);
-            }
-            if busy == 0 {
-                return;
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-        }
-        eprintln!(
-            "{}: still busy after {}; going on (its sessions fail over)",
-            node.name,
-            humantime::format_duration(self.drain_timeout)
-        );
+        rejoin(fleet, node, &gateways, self.rolling.timeout).await
     }
 }
 
@@ -278,56 +273,4 @@ fn upgrade_change(c: &Change, inv: &Inventory, network: &str) -> bool {
         }
         _ => false,
     }
-}
-
-/// The gateways that route to `node`, with its backend index in each (their configuration's order).
-fn gateways_of(inv: &Inventory, node: &Node) -> Vec<(String, usize)> {
-    inv.gateways
-        .iter()
-        .filter(|g| g.networks.contains(&node.network))
-        .filter_map(|g| {
-            Some((
-                g.name.clone(),
-                gateway_backends(inv, g, &node.network).position(|(n, _)| n.name == node.name)?,
-            ))
-        })
-        .collect()
-}
-
-fn gateway_target<'a>(fleet: &'a Fleet, gateway: &str) -> Option<&'a Target> {
-    let host = fleet.inv.gateways.iter().find(|g| g.name == gateway)?.host.as_str();
-    fleet.targets.iter().find(|t| t.project.host == host)
-}
-
-/// An admin call to `gateway` from inside its container (the admin API answers on localhost).
-async fn admin(fleet: &Fleet, gateway: &str, path: &str) -> Result<(), String> {
-    let t = gateway_target(fleet, gateway).ok_or("no such gateway")?;
-    let url = format!("http://127.0.0.1:{SERVICE_PORT}{path}");
-    exec_in(
-        &t.remote,
-        &fleet.inv.project,
-        gateway,
-        &["healthcheck", "--method", "POST", "--print-body", &url],
-    )
-    .await
-    .map(|_| ())
-    .map_err(|e| format!("{gateway} {path}: {e}"))
-}
-
-/// Backend `index` of `network` in `gateway`'s /status.json.
-async fn backend_status(fleet: &Fleet, gateway: &str, network: &str, index: usize) -> Option<serde_json::Value> {
-    let t = gateway_target(fleet, gateway)?;
-    let url = format!("http://127.0.0.1:{SERVICE_PORT}/status.json");
-    let body = exec_in(
-        &t.remote,
-        &fleet.inv.project,
-        gateway,
-        &["healthcheck", "--print-body", &url],
-    )
-    .await
-    .ok()?;
-    let status: serde_json::Value = serde_json::from_str(body.trim()).ok()?;
-    status["networks"].as_array()?.iter().find(|n| n["name"] == network)?["backends"]
-        .get(index)
-        .cloned()
 }
