@@ -1,7 +1,7 @@
 //! Kubernetes rendering: the example inventory as one kustomize directory per region (snapshot
 //! in tests/data/kubernetes.txt), and the properties the manifests must have whatever the
 //! inventory. CI also builds them with `kubectl kustomize` and validates them strictly with
-//! kubernetes-validate (scripts/test-kubernetes); no cluster runs here.
+//! kubernetes-validate (scripts/test-render); no cluster runs here.
 
 #![allow(clippy::unwrap_used)] // Reason: test code, where a panic is the failure report.
 

@@ -80,7 +80,11 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
         |name: &str, kind: &'static str, mut def: Value, mounted: &[&str], services: &mut Map<String, Value>| {
             // The images' own checks, run more often than their 30 s default: `apply` and `upgrade`
             // wait for them, and the gateways learn from them no faster than they run.
+            let test = def["healthcheck"]["test"].take();
             def["healthcheck"] = json!({ "interval": "5s", "timeout": "5s", "retries": 3, "start_period": "10m" });
+            if !test.is_null() {
+                def["healthcheck"]["test"] = test;
+            }
             let mut hasher = Sha256::new();
             hasher.update(def.to_string().as_bytes());
             for text in mounted {
@@ -192,6 +196,25 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
         }
         add("faucet", "faucet", def, &[&config], &mut services);
         files.push(("faucet.toml".into(), config));
+    }
+    if let Some(prometheus) = inv.prometheus.as_ref().filter(|p| p.host == host.name) {
+        let config = services::prometheus_yml(inv, prometheus);
+        volumes.insert("prometheus-data".into(), json!({}));
+        let def = json!({
+            "image": prometheus.image,
+            "restart": "unless-stopped",
+            "command": [
+                "--config.file=/etc/prometheus/prometheus.yml",
+                "--storage.tsdb.path=/prometheus",
+                "--storage.tsdb.retention.time=90d",
+            ],
+            "ports": [format!("{}:9090", prometheus.port)],
+            "volumes": ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro", "prometheus-data:/prometheus"],
+            // Prometheus's image has no health check of its own; its busybox has wget.
+            "healthcheck": { "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/ready"] },
+        });
+        add("prometheus", "prometheus", def, &[&config], &mut services);
+        files.push(("prometheus.yml".into(), config));
     }
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
     secrets.dedup_by(|a, b| a.name == b.name);

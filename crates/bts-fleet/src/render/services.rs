@@ -2,7 +2,7 @@
 //! every API node as a backend with its region, region preferences from the regions, TLS, the
 //! faucet's route), the faucet's `faucet.toml` and Prometheus's scrape configuration.
 
-use crate::inventory::{Faucet, Gateway, Inventory, Node};
+use crate::inventory::{Faucet, Gateway, Inventory, Node, Prometheus};
 use toml::{Table, Value};
 
 /// Where a service listens inside its container.
@@ -228,6 +228,50 @@ pub(crate) fn faucet_toml_with(inv: &Inventory, faucet: &Faucet, nodes: Vec<Stri
         ])),
     );
     header("the faucet", &root)
+}
+
+/// Prometheus's configuration: every gateway and the faucet scraped every 15 s (by name on
+/// Prometheus's own host, by address elsewhere), each target labelled with its region.
+pub(crate) fn prometheus_yml(inv: &Inventory, prometheus: &Prometheus) -> String {
+    let target = |host: &str, name: &str, port: u16| -> String {
+        if host == prometheus.host {
+            format!("{name}:{SERVICE_PORT}")
+        } else {
+            format!("{}:{port}", inv.host(host).map_or("", |h| h.address.as_str()))
+        }
+    };
+    let mut jobs = Vec::new();
+    let gateways: Vec<serde_json::Value> = inv
+        .gateways
+        .iter()
+        .map(|g| {
+            serde_json::json!({
+                "targets": [target(&g.host, &g.name, g.port)],
+                "labels": { "gateway": g.name, "region": inv.region_of(&g.host).unwrap_or_default() },
+            })
+        })
+        .collect();
+    if !gateways.is_empty() {
+        jobs.push(serde_json::json!({ "job_name": "gateway", "static_configs": gateways }));
+    }
+    if let Some(f) = &inv.faucet {
+        jobs.push(serde_json::json!({
+            "job_name": "faucet",
+            "static_configs": [{
+                "targets": [target(&f.host, "faucet", f.port)],
+                "labels": { "network": f.network, "region": inv.region_of(&f.host).unwrap_or_default() },
+            }],
+        }));
+    }
+    let doc = serde_json::json!({
+        "global": { "scrape_interval": "15s", "evaluation_interval": "15s" },
+        "scrape_configs": jobs,
+    });
+    format!(
+        "# Rendered by `bts-infra fleet` for Prometheus on host {:?} from the inventory: edit that instead of this file.\n{}",
+        prometheus.host,
+        super::yaml::to_yaml(&doc)
+    )
 }
 
 fn table<const N: usize>(entries: [(&str, Value); N]) -> Table {
