@@ -63,6 +63,14 @@ pub enum Change {
         /// Why.
         reason: String,
     },
+    /// Have a running service read its configuration again (a gateway's networks and backends):
+    /// no restart, no connection lost.
+    Reload {
+        /// The service.
+        service: String,
+        /// Why.
+        reason: String,
+    },
     /// Remove a container the inventory no longer has.
     Remove {
         /// The service.
@@ -80,6 +88,7 @@ impl Change {
             Change::Create { service, .. }
             | Change::Recreate { service, .. }
             | Change::Start { service, .. }
+            | Change::Reload { service, .. }
             | Change::Remove { service, .. } => Some(service),
         }
     }
@@ -160,6 +169,23 @@ pub fn plan(
         } else if seen.state != "running" {
             let reason = format!("it is {} on the host (drift)", seen.state);
             changes.push(Change::Start { service: name, reason });
+        }
+    }
+    // A running service whose only change is its reloadable file reads it again in place.
+    for service in &project.services {
+        let Some(file) = &service.reload_file else { continue };
+        let written = changes
+            .iter()
+            .any(|c| matches!(c, Change::WriteFile { path, .. } if path == file));
+        let touched = changes.iter().any(|c| c.service() == Some(service.name.as_str()));
+        let running = observed
+            .iter()
+            .any(|o| o.service == service.name && o.state == "running");
+        if written && !touched && running {
+            changes.push(Change::Reload {
+                service: service.name.clone(),
+                reason: format!("{file} changed (networks, backends or health checks): read again in place"),
+            });
         }
     }
     for seen in observed {

@@ -105,3 +105,58 @@ fn each_kind_of_drift_has_its_reason() {
     "#]]
     .assert_debug_eq(&shown);
 }
+
+#[test]
+fn a_new_backend_reloads_the_gateways_and_a_new_listener_recreates_them() {
+    let (inv, _) = parse(TWO_REGIONS).unwrap();
+    let before = render(&inv);
+    // A node added in Asia: both gateways get a backend, nothing else of theirs changes.
+    let added = format!(
+        "{TWO_REGIONS}\n[[node]]\nname = \"asia-api-2\"\nhost = \"asia-1\"\nnetwork = \"mainnet\"\nrpc-port = 8190\nspec = {{ mode = \"api\", history = \"low\" }}\n"
+    );
+    let (inv, _) = parse(&added).unwrap();
+    let after = render(&inv);
+    let (observed, files) = applied(&before[0]);
+    let changes = plan(&after[0], &observed, &files, &secrets(&after[0]));
+    let reload = Change::Reload {
+        service: "us-gateway".into(),
+        reason: "us-gateway.toml changed (networks, backends or health checks): read again in place".into(),
+    };
+    assert!(changes.contains(&reload), "{changes:?}");
+    // The gateway is not recreated (its sessions stay). The faucet is: it lists the nodes it
+    // broadcasts through, and has no reload.
+    let recreated: Vec<&str> = changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::Recreate { service, .. } => Some(service.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(recreated, ["faucet"]);
+    // A stopped gateway is started with the new file, not reloaded.
+    let mut stopped = observed.clone();
+    stopped.iter_mut().find(|o| o.service == "us-gateway").unwrap().state = "exited".into();
+    let changes = plan(&after[0], &stopped, &files, &secrets(&after[0]));
+    assert!(
+        !changes.iter().any(|c| matches!(c, Change::Reload { .. })),
+        "{changes:?}"
+    );
+    // Another TLS port is a listener: the gateway is recreated.
+    let moved = TWO_REGIONS.replace(
+        "contact = \"mailto:ops@example.org\"",
+        "contact = \"mailto:ops@example.org\"\nport = 8443",
+    );
+    let (inv, _) = parse(&moved).unwrap();
+    let changes = plan(&render(&inv)[0], &observed, &files, &secrets(&before[0]));
+    assert!(
+        changes.contains(&Change::Recreate {
+            service: "us-gateway".into(),
+            reason: "its definition changed (environment, ports, volumes or a config file)".into()
+        }),
+        "{changes:?}"
+    );
+    assert!(
+        !changes.iter().any(|c| matches!(c, Change::Reload { .. })),
+        "{changes:?}"
+    );
+}

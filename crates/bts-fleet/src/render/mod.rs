@@ -63,6 +63,10 @@ pub struct Service {
     pub hash: String,
     /// The secrets it mounts: a changed secret means restart it.
     pub secrets: Vec<String>,
+    /// The configuration file it reads again on `POST /admin/reload` (gateways: their networks
+    /// and backends), which is therefore left out of `hash`: a change there is a reload, which
+    /// keeps every connection, not a recreate.
+    pub reload_file: Option<String>,
 }
 
 /// Renders the project of every host, in inventory order.
@@ -76,35 +80,40 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
     let mut secrets: Vec<SecretCopy> = Vec::new();
     let mut files: Vec<(String, String)> = Vec::new();
     let mut list: Vec<Service> = Vec::new();
-    let mut add =
-        |name: &str, kind: &'static str, mut def: Value, mounted: &[&str], services: &mut Map<String, Value>| {
-            // The images' own checks, run more often than their 30 s default: `apply` and `upgrade`
-            // wait for them, and the gateways learn from them no faster than they run.
-            let test = def["healthcheck"]["test"].take();
-            def["healthcheck"] = json!({ "interval": "5s", "timeout": "5s", "retries": 3, "start_period": "10m" });
-            if !test.is_null() {
-                def["healthcheck"]["test"] = test;
-            }
-            let mut hasher = Sha256::new();
-            hasher.update(def.to_string().as_bytes());
-            for text in mounted {
-                hasher.update(text.as_bytes());
-            }
-            let hash = hex::encode(&hasher.finalize()[..16]);
-            def["labels"] = json!({ HASH_LABEL: hash, KIND_LABEL: kind });
-            let image = def["image"].as_str().unwrap_or_default().to_owned();
-            let secrets = def["secrets"].as_array().map_or_else(Vec::new, |l| {
-                l.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()
-            });
-            services.insert(name.to_owned(), def);
-            list.push(Service {
-                name: name.to_owned(),
-                kind,
-                image,
-                hash,
-                secrets,
-            });
-        };
+    let mut add = |name: &str,
+                   kind: &'static str,
+                   mut def: Value,
+                   mounted: &[&str],
+                   reload_file: Option<String>,
+                   services: &mut Map<String, Value>| {
+        // The images' own checks, run more often than their 30 s default: `apply` and `upgrade`
+        // wait for them, and the gateways learn from them no faster than they run.
+        let test = def["healthcheck"]["test"].take();
+        def["healthcheck"] = json!({ "interval": "5s", "timeout": "5s", "retries": 3, "start_period": "10m" });
+        if !test.is_null() {
+            def["healthcheck"]["test"] = test;
+        }
+        let mut hasher = Sha256::new();
+        hasher.update(def.to_string().as_bytes());
+        for text in mounted {
+            hasher.update(text.as_bytes());
+        }
+        let hash = hex::encode(&hasher.finalize()[..16]);
+        def["labels"] = json!({ HASH_LABEL: hash, KIND_LABEL: kind });
+        let image = def["image"].as_str().unwrap_or_default().to_owned();
+        let secrets = def["secrets"].as_array().map_or_else(Vec::new, |l| {
+            l.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect()
+        });
+        services.insert(name.to_owned(), def);
+        list.push(Service {
+            name: name.to_owned(),
+            kind,
+            image,
+            hash,
+            secrets,
+            reload_file,
+        });
+    };
     for node in inv.nodes.iter().filter(|n| n.host == host.name) {
         let Some(network) = inv.network(&node.network) else {
             continue;
@@ -139,7 +148,7 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
                 owner: NODE_OWNER,
             });
         }
-        add(&node.name, "node", def, &[], &mut services);
+        add(&node.name, "node", def, &[], None, &mut services);
     }
     for gateway in inv.gateways.iter().filter(|g| g.host == host.name) {
         let config = gateway_toml(inv, gateway);
@@ -164,7 +173,16 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
             "ports": ports,
             "volumes": mounts,
         });
-        add(&gateway.name, "gateway", def, &[&config], &mut services);
+        // What a reload cannot change (listeners, TLS, routes, limits) defines the container.
+        let fixed = services::without_reloadable(&config);
+        add(
+            &gateway.name,
+            "gateway",
+            def,
+            &[&fixed],
+            Some(file.clone()),
+            &mut services,
+        );
         files.push((file, config));
     }
     if let Some(faucet) = inv.faucet.as_ref().filter(|f| f.host == host.name) {
@@ -194,7 +212,7 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
                 owner: SERVICES_OWNER,
             });
         }
-        add("faucet", "faucet", def, &[&config], &mut services);
+        add("faucet", "faucet", def, &[&config], None, &mut services);
         files.push(("faucet.toml".into(), config));
     }
     if let Some(prometheus) = inv.prometheus.as_ref().filter(|p| p.host == host.name) {
@@ -213,7 +231,7 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
             // Prometheus's image has no health check of its own; its busybox has wget.
             "healthcheck": { "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/ready"] },
         });
-        add("prometheus", "prometheus", def, &[&config], &mut services);
+        add("prometheus", "prometheus", def, &[&config], None, &mut services);
         files.push(("prometheus.yml".into(), config));
     }
     secrets.sort_by(|a, b| a.name.cmp(&b.name));

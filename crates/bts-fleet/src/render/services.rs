@@ -148,6 +148,15 @@ pub(crate) fn gateway_toml_with<'a>(
     header(&format!("gateway {:?} (region {own_region})", gateway.name), &root)
 }
 
+/// A gateway configuration without what `POST /admin/reload` applies in place (`[[network]]`
+/// with its backends, `[health]`).
+pub(crate) fn without_reloadable(config: &str) -> String {
+    let mut table: Table = toml::from_str(config).unwrap_or_default();
+    table.remove("network");
+    table.remove("health");
+    toml::to_string(&table).unwrap_or_default()
+}
+
 /// Regions in order of preference starting with `first`, only those with backends.
 fn preference(first: &str, regions: &[&str], present: &[&str]) -> Vec<String> {
     std::iter::once(first)

@@ -4,12 +4,12 @@
 //! reached or fails does not stop the others; the summary names it and the exit code is 1.
 
 use super::cordon::uncordon_all;
-use super::hosts::{HostState, compose_up, observe, wait_ready, write_file, write_secret};
+use super::hosts::{HostState, compose_up, exec_in, observe, wait_ready, write_file, write_secret};
 use super::ssh::Remote;
 use super::{FileSecrets, InventoryArgs};
 use crate::output::{OutputArgs, Report};
 use bts_fleet::plan::{Change, file_hash, plan, project_files};
-use bts_fleet::render::{HostProject, render};
+use bts_fleet::render::{HostProject, SERVICE_PORT, render};
 use bts_fleet::{Inventory, Secrets};
 use clap::Args;
 use futures_util::future::join_all;
@@ -85,6 +85,7 @@ fn describe(c: &Change) -> (&'static str, &str, &str) {
         Change::Create { service, reason } => ("create", service, reason),
         Change::Recreate { service, reason } => ("recreate", service, reason),
         Change::Start { service, reason } => ("start", service, reason),
+        Change::Reload { service, reason } => ("reload", service, reason),
         Change::Remove { service, reason } => ("remove", service, reason),
     }
 }
@@ -270,6 +271,8 @@ struct Step {
     services: Vec<String>,
     force: Vec<String>,
     remove_orphans: bool,
+    /// Running services to have read their configuration again.
+    reload: Vec<String>,
 }
 
 /// Phase one: write the files and secrets, start or recreate the host's changed nodes.
@@ -292,6 +295,7 @@ fn node_step(t: &Target, changes: &[Change]) -> Step {
             .collect(),
         force: forced(changes, &nodes),
         remove_orphans: false,
+        reload: Vec::new(),
     }
 }
 
@@ -310,6 +314,13 @@ fn service_step(t: &Target, changes: &[Change]) -> Step {
         services: all,
         force: forced(changes, &others),
         remove_orphans: true,
+        reload: changes
+            .iter()
+            .filter_map(|c| match c {
+                Change::Reload { service, .. } => Some(service.clone()),
+                _ => None,
+            })
+            .collect(),
     }
 }
 
@@ -391,7 +402,32 @@ async fn run_step(fleet: &Fleet, t: &Target, step: Option<Step>, phase: &str, ti
     .map_err(|e| format!("compose up: {e}"))?;
     wait_ready(&t.remote, &fleet.inv.project, &step.services, timeout).await?;
     eprintln!("{host}: {phase} ready");
+    for service in &step.reload {
+        reload(fleet, t, service, timeout).await?;
+    }
     Ok(())
+}
+
+/// Has `service` (a gateway) read its configuration file again: its connections stay open. If
+/// it refuses, it is recreated instead, which the operator is told.
+async fn reload(fleet: &Fleet, t: &Target, service: &str, timeout: Duration) -> Result<(), String> {
+    let host = &t.project.host;
+    let url = format!("http://127.0.0.1:{SERVICE_PORT}/admin/reload");
+    let args = ["healthcheck", "--method", "POST", "--print-body", url.as_str()];
+    match exec_in(&t.remote, &fleet.inv.project, service, &args).await {
+        Ok(_) => {
+            eprintln!("{host}: {service} reloaded its configuration (connections kept)");
+            Ok(())
+        }
+        Err(e) => {
+            eprintln!("{host}: {service} did not reload ({e}); recreating it");
+            let names = [service.to_owned()];
+            compose_up(&t.remote, &fleet.inv.project, &names, &names, false)
+                .await
+                .map_err(|e| format!("compose up: {e}"))?;
+            wait_ready(&t.remote, &fleet.inv.project, &names, timeout).await
+        }
+    }
 }
 
 fn finish(output: &OutputArgs, report: &FleetReport) -> anyhow::Result<()> {

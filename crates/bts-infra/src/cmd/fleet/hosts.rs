@@ -63,11 +63,14 @@ pub(crate) async fn observe(remote: &Remote, project: &str) -> Result<HostState,
     Ok(HostState { containers, files })
 }
 
-/// Writes a file of the project directory (atomically: a new file renamed over the old one).
+/// Writes a file of the project directory: received whole beside it first, then copied over it
+/// in place. In place, not renamed: a file that compose mounts alone into a container is bound
+/// to its inode, and a running gateway must see its new configuration when told to reload.
 pub(crate) async fn write_file(remote: &Remote, path: &str, text: &[u8]) -> Result<(), String> {
     let dir = quote(&remote.host.dir);
     let path = quote(path);
-    let script = format!("set -e; mkdir -p {dir}; cd {dir}; cat > {path}.new; mv -f {path}.new {path}");
+    let script =
+        format!("set -e; mkdir -p {dir}; cd {dir}; cat > {path}.new; cat {path}.new > {path}; rm -f {path}.new");
     remote.run(&script, Some(text)).await.map(|_| ())
 }
 
