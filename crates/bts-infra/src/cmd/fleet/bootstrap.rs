@@ -93,9 +93,9 @@ impl BootstrapArgs {
             ));
         }
         // The new node's container, created but stopped, with the current definition and volume.
-        for (path, text) in bts_fleet::plan::project_files(&to.project) {
-            write_file(&to.remote, &path, text.as_bytes()).await?;
-        }
+        // Only the compose file is written: a gateway's new configuration is `apply`'s to write,
+        // with the reload that goes with it.
+        write_file(&to.remote, "compose.yml", to.project.compose.as_bytes()).await?;
         let quoted = quote(&node.name);
         compose(
             &to.remote,
@@ -150,10 +150,10 @@ impl BootstrapArgs {
         compose(&to.remote, project, &[format!("up -d --no-deps {quoted}")]).await?;
         wait_ready(&to.remote, project, std::slice::from_ref(&node.name), self.timeout).await?;
         println!(
-            "{}: started from a copy of {} ({:.1} MB in {:.1} s); run `bts-infra fleet apply` to add it to the gateways",
+            "{}: started from a copy of {} ({} in {:.1} s); run `bts-infra fleet apply` to add it to the gateways",
             node.name,
             peer.name,
-            bytes as f64 / 1e6,
+            size(bytes),
             took.as_secs_f64()
         );
         Ok(())
@@ -224,4 +224,14 @@ async fn copy(fleet: &Fleet, peer: &Node, from: &Target, node: &Node, to: &Targe
     side("writing the data", &to.remote, write_out)?;
     let bytes = moved.map_err(|e| format!("copying: {e}"))?;
     Ok((bytes, started.elapsed()))
+}
+
+/// `bytes` for a person: KB, MB or GB with one decimal.
+fn size(bytes: u64) -> String {
+    let b = bytes as f64;
+    match bytes {
+        0..1_000_000 => format!("{:.1} KB", b / 1e3),
+        1_000_000..1_000_000_000 => format!("{:.1} MB", b / 1e6),
+        _ => format!("{:.1} GB", b / 1e9),
+    }
 }

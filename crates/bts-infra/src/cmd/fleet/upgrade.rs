@@ -206,9 +206,8 @@ impl UpgradeArgs {
         let gateways = gateways_of(&fleet.inv, node);
         cordon(fleet, node, &gateways).await?;
         drain(fleet, node, &gateways, self.rolling.drain_timeout).await;
-        for (path, text) in bts_fleet::plan::project_files(&target.project) {
-            write_file(&target.remote, &path, text.as_bytes()).await?;
-        }
+        // The compose file only: nothing else changes in an upgrade (refused otherwise).
+        write_file(&target.remote, "compose.yml", target.project.compose.as_bytes()).await?;
         compose_up(&target.remote, project, std::slice::from_ref(&node.name), &[], false)
             .await
             .map_err(|e| format!("compose up: {e}"))?;
