@@ -46,7 +46,11 @@ pub(crate) async fn observe(remote: &Remote, project: &str) -> Result<HostState,
     let script = format!(
         "{}echo @@files\n\
          cd {dir} 2>/dev/null || exit 0\n\
-         for f in compose.yml *.toml secrets/*; do [ -f \"$f\" ] && sha256sum \"$f\" 2>/dev/null; done\n\
+         for f in *.yml *.toml secrets/*; do\n\
+           [ -f \"$f\" ] || continue\n\
+           if [ -r \"$f\" ]; then sha256sum \"$f\"\n\
+           elif [ -f \"secrets/.${{f#secrets/}}.sha256\" ]; then echo \"$(cat \"secrets/.${{f#secrets/}}.sha256\")  $f\"; fi\n\
+         done\n\
          exit 0",
         inspect_script(project)
     );
@@ -75,7 +79,9 @@ pub(crate) async fn write_file(remote: &Remote, path: &str, text: &[u8]) -> Resu
 }
 
 /// Writes a secret to `secrets/NAME`, mode 0400, owned by the user of the service that reads it.
-/// Without root, the owner is set through the engine (a one-off container of `image`).
+/// Without root, the owner is set through the engine (a one-off container of `image`); the
+/// login then cannot read the file back, so its sha256 is kept beside it (`.NAME.sha256`) for
+/// [`observe`] to compare.
 pub(crate) async fn write_secret(
     remote: &Remote,
     secret: &SecretCopy,
@@ -86,11 +92,14 @@ pub(crate) async fn write_secret(
     let name = quote(&secret.name);
     let (uid, gid) = secret.owner;
     let image = quote(image);
+    let hash = bts_fleet::plan::file_hash(value);
+    let sidecar = quote(&format!(".{}.sha256", secret.name));
     let script = format!(
         "set -e; mkdir -p {dir}/secrets; cd {dir}/secrets; umask 077; cat > {name}.new; chmod 0400 {name}.new\n\
          chown {uid}:{gid} {name}.new 2>/dev/null || docker run --rm --user 0 --network none --entrypoint chown \
          -v \"$PWD:/s\" {image} {uid}:{gid} /s/{name}.new >/dev/null\n\
-         mv -f {name}.new {name}"
+         mv -f {name}.new {name}\n\
+         printf %s {hash} > {sidecar}"
     );
     remote.run(&script, Some(value)).await.map(|_| ())
 }
