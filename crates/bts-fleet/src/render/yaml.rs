@@ -79,7 +79,8 @@ fn nested(out: &mut String, v: &Value, indent: usize) {
 
 /// Whether `text` survives a `|` block unchanged: several lines ending in exactly one newline,
 /// no line starting with a space (the first would set the indentation), nothing YAML would
-/// fold or reject (carriage returns, tabs, other control characters, trailing spaces).
+/// fold, break or reject (carriage returns, tabs and other control characters, trailing spaces,
+/// the Unicode line and paragraph separators, the non-characters U+FFFE and U+FFFF).
 fn literal_block(text: &str) -> bool {
     let Some(body) = text.strip_suffix('\n') else {
         return false;
@@ -88,7 +89,7 @@ fn literal_block(text: &str) -> bool {
         && !body.ends_with('\n')
         && body
             .lines()
-            .all(|l| !l.starts_with(' ') && !l.ends_with(' ') && !l.chars().any(char::is_control))
+            .all(|l| !l.starts_with(' ') && !l.ends_with(' ') && !l.chars().any(unsafe_in_block))
 }
 
 fn scalar_text(v: &Value) -> String {
@@ -96,9 +97,32 @@ fn scalar_text(v: &Value) -> String {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
         Value::Number(n) => n.to_string(),
-        Value::String(s) => Value::String(s.clone()).to_string(),
+        Value::String(s) => quoted(s),
         Value::Array(_) | Value::Object(_) => unreachable!("containers are written as blocks"),
     }
+}
+
+/// `s` as a double-quoted scalar: JSON's escapes, which YAML shares, plus those JSON leaves
+/// alone but YAML would read as line breaks or refuse (DEL and the C1 controls with NEL, the
+/// Unicode separators, the byte-order mark and non-characters).
+fn quoted(s: &str) -> String {
+    let json = Value::String(s.to_owned()).to_string();
+    if !json.chars().any(unsafe_in_block) {
+        return json;
+    }
+    json.chars()
+        .map(|c| {
+            if unsafe_in_block(c) {
+                format!("\\u{:04x}", u32::from(c))
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+fn unsafe_in_block(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}' | '\u{FFFE}' | '\u{FFFF}')
 }
 
 /// Keys of our own making are plain words; anything else is quoted.
@@ -109,7 +133,7 @@ fn key_text(key: &str) -> String {
     {
         key.to_owned()
     } else {
-        Value::String(key.to_owned()).to_string()
+        quoted(key)
     }
 }
 
@@ -126,7 +150,7 @@ mod tests {
             "weird key": [],
             "list": [{"name": "a", "value": "1"}, {"name": "b"}, "c", []],
             "app.kubernetes.io/name": "file.toml",
-            "data": {"file.toml": "# head\na = \"b\"\n\n[t]\nc = 1\n", "one": "x\n", "indented": " x\ny\n"},
+            "data": {"file.toml": "# head\na = \"b\"\n\n[t]\nc = 1\n", "one": "x\n", "indented": " x\ny\n", "separator": "a\u{2028}b\nc\n"},
         });
         expect_test::expect![[r#"
             app.kubernetes.io/name: "file.toml"
@@ -139,6 +163,7 @@ mod tests {
                 c = 1
               indented: " x\ny\n"
               one: "x\n"
+              separator: "a\u2028b\nc\n"
             list:
               - name: "a"
                 value: "1"

@@ -190,7 +190,11 @@ pub(super) fn gateway(inv: &Inventory, gateway: &Gateway, nodes: &[&Node], fauce
         json!({ "name": "config", "configMap": { "name": format!("{}-config", gateway.name) } }),
         json!({ "name": "tmp", "emptyDir": {} }),
     ];
-    let mut docs = vec![config_map(&format!("{}-config", gateway.name), "gateway.toml", config)];
+    let mut docs = vec![config_map(
+        &format!("{}-config", gateway.name),
+        "gateway.toml",
+        config.clone(),
+    )];
     if let Some(tls) = &gateway.tls {
         ports.push(json!({ "name": "https", "port": tls.port, "targetPort": "https" }));
         ports.push(json!({ "name": "acme", "port": tls.redirect_port, "targetPort": "acme" }));
@@ -210,7 +214,14 @@ pub(super) fn gateway(inv: &Inventory, gateway: &Gateway, nodes: &[&Node], fauce
         mounts,
         ("250m", "128Mi"),
     );
-    docs.push(deployment(&gateway.name, &labels, replicas, container, volumes));
+    docs.push(deployment(
+        &gateway.name,
+        &labels,
+        replicas,
+        container,
+        volumes,
+        &config,
+    ));
     docs.push(json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -258,7 +269,7 @@ pub(super) fn faucet(inv: &Inventory, faucet: &Faucet, nodes: &[&Node]) -> Vec<V
         secrets_volume(&secrets),
         json!({ "name": "tmp", "emptyDir": {} }),
     ];
-    let mut docs = vec![config_map("faucet-config", "faucet.toml", config)];
+    let mut docs = vec![config_map("faucet-config", "faucet.toml", config.clone())];
     if faucet.database_url.is_none() {
         mounts.push(json!({ "name": "data", "mountPath": "/var/lib/bts" }));
         volumes.push(json!({ "name": "data", "persistentVolumeClaim": { "claimName": "faucet-data" } }));
@@ -278,7 +289,7 @@ pub(super) fn faucet(inv: &Inventory, faucet: &Faucet, nodes: &[&Node]) -> Vec<V
             "value": secret_path(url).display().to_string(),
         }]);
     }
-    docs.push(deployment("faucet", &labels, 1, container, volumes));
+    docs.push(deployment("faucet", &labels, 1, container, volumes, &config));
     docs.push(json!({
         "apiVersion": "v1",
         "kind": "Service",
@@ -340,6 +351,9 @@ fn pod_security((user, group): (u32, u32)) -> Value {
         "runAsUser": user,
         "runAsGroup": group,
         "fsGroup": group,
+        // Only when the volume's root is not the group's already: a node's claim holds hundreds
+        // of GiB that would otherwise be walked at every start.
+        "fsGroupChangePolicy": "OnRootMismatch",
         "seccompProfile": { "type": "RuntimeDefault" },
     })
 }
@@ -376,7 +390,9 @@ fn service_container(
     })
 }
 
-fn deployment(name: &str, labels: &Value, replicas: u32, container: Value, volumes: Vec<Value>) -> Value {
+/// A Deployment whose pods carry the sha256 of their configuration file `config`: a change of
+/// the ConfigMap alone would never reach running pods (they read it at start), so it rolls them.
+fn deployment(name: &str, labels: &Value, replicas: u32, container: Value, volumes: Vec<Value>, config: &str) -> Value {
     // One replica holding a volume or a key is replaced, not doubled; two are rolled one by one.
     let strategy = if replicas == 1 {
         json!({ "type": "Recreate" })
@@ -392,7 +408,10 @@ fn deployment(name: &str, labels: &Value, replicas: u32, container: Value, volum
             "strategy": strategy,
             "selector": { "matchLabels": { INSTANCE: name } },
             "template": {
-                "metadata": { "labels": labels },
+                "metadata": {
+                    "labels": labels,
+                    "annotations": { "bts-infra.io/config-sha256": crate::plan::file_hash(config.as_bytes()) },
+                },
                 "spec": {
                     "securityContext": pod_security(SERVICES_OWNER),
                     "affinity": spread(json!({ INSTANCE: name })),

@@ -273,6 +273,21 @@ struct Step {
     remove_orphans: bool,
     /// Running services to have read their configuration again.
     reload: Vec<String>,
+    /// Files not to write with the others: the configuration of a service to reload, written
+    /// just before its reload, so that a run stopped in between leaves the old file (and the
+    /// next plan sees the reload still to do).
+    deferred: Vec<String>,
+}
+
+/// The services to reload among `changes`, with the file each reads again.
+fn reloads<'a>(t: &'a Target, changes: &'a [Change]) -> impl Iterator<Item = (&'a str, &'a str)> + 'a {
+    changes.iter().filter_map(|c| match c {
+        Change::Reload { service, .. } => {
+            let s = t.project.services.iter().find(|s| &s.name == service)?;
+            Some((service.as_str(), s.reload_file.as_deref()?))
+        }
+        _ => None,
+    })
 }
 
 /// Phase one: write the files and secrets, start or recreate the host's changed nodes.
@@ -296,6 +311,7 @@ fn node_step(t: &Target, changes: &[Change]) -> Step {
         force: forced(changes, &nodes),
         remove_orphans: false,
         reload: Vec::new(),
+        deferred: reloads(t, changes).map(|(_, file)| file.to_owned()).collect(),
     }
 }
 
@@ -314,13 +330,8 @@ fn service_step(t: &Target, changes: &[Change]) -> Step {
         services: all,
         force: forced(changes, &others),
         remove_orphans: true,
-        reload: changes
-            .iter()
-            .filter_map(|c| match c {
-                Change::Reload { service, .. } => Some(service.clone()),
-                _ => None,
-            })
-            .collect(),
+        reload: reloads(t, changes).map(|(service, _)| service.to_owned()).collect(),
+        deferred: Vec::new(),
     }
 }
 
@@ -343,6 +354,9 @@ async fn run_step(fleet: &Fleet, t: &Target, step: Option<Step>, phase: &str, ti
     if step.write {
         eprintln!("{host}: writing the project files and secrets");
         for (path, text) in project_files(&t.project) {
+            if step.deferred.contains(&path) {
+                continue;
+            }
             write_file(&t.remote, &path, text.as_bytes())
                 .await
                 .map_err(|e| format!("writing {path}: {e}"))?;
@@ -412,6 +426,20 @@ async fn run_step(fleet: &Fleet, t: &Target, step: Option<Step>, phase: &str, ti
 /// it refuses, it is recreated instead, which the operator is told.
 async fn reload(fleet: &Fleet, t: &Target, service: &str, timeout: Duration) -> Result<(), String> {
     let host = &t.project.host;
+    let file = t
+        .project
+        .services
+        .iter()
+        .find(|s| s.name == service)
+        .and_then(|s| s.reload_file.clone())
+        .ok_or_else(|| format!("{service} has no configuration to reload"))?;
+    let text = project_files(&t.project)
+        .into_iter()
+        .find_map(|(path, text)| (path == file).then_some(text))
+        .unwrap_or_default();
+    write_file(&t.remote, &file, text.as_bytes())
+        .await
+        .map_err(|e| format!("writing {file}: {e}"))?;
     let url = format!("http://127.0.0.1:{SERVICE_PORT}/admin/reload");
     let args = ["healthcheck", "--method", "POST", "--print-body", url.as_str()];
     match exec_in(&t.remote, &fleet.inv.project, service, &args).await {

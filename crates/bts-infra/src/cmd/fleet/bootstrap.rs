@@ -135,13 +135,20 @@ impl BootstrapArgs {
                     .remote
                     .run(&format!("docker volume rm -f {}", quote(&volume)), None)
                     .await;
+                let peer_state = match &restarted {
+                    Ok(()) => format!("{} is serving again", peer.name),
+                    Err(r) => format!(
+                        "{} did not come back either ({r}): see `bts-infra fleet status`",
+                        peer.name
+                    ),
+                };
                 return Err(format!(
-                    "{e}; {} {}; run the bootstrap again",
+                    "{e}; {} {}; {peer_state}; run the bootstrap again",
                     node.name,
                     if cleaned.is_ok() {
                         "and its partial copy were removed"
                     } else {
-                        "keeps a partial copy: remove its volume"
+                        "keeps a partial copy: remove its volume before starting it"
                     }
                 ));
             }
@@ -210,6 +217,11 @@ async fn copy(fleet: &Fleet, peer: &Node, from: &Target, node: &Node, to: &Targe
     // Through this process (not a pipe between the two ssh) to count what moved.
     let moved = tokio::io::copy(&mut out, &mut input).await;
     drop(input);
+    drop(out);
+    if moved.is_err() {
+        // The writing side is gone: the reader would block on a full pipe forever.
+        let _ = reader.start_kill();
+    }
     let (read_out, write_out) = tokio::join!(reader.wait_with_output(), writer.wait_with_output());
     let side = |what: &str, remote: &super::ssh::Remote, out: std::io::Result<std::process::Output>| match out {
         Ok(o) if o.status.success() => Ok(()),
@@ -220,8 +232,9 @@ async fn copy(fleet: &Fleet, peer: &Node, from: &Target, node: &Node, to: &Targe
         )),
         Err(e) => Err(format!("{what}: {e}")),
     };
-    side("reading the data", &from.remote, read_out)?;
+    // The writing side first: when it fails, the reader was stopped for it.
     side("writing the data", &to.remote, write_out)?;
+    side("reading the data", &from.remote, read_out)?;
     let bytes = moved.map_err(|e| format!("copying: {e}"))?;
     Ok((bytes, started.elapsed()))
 }

@@ -73,8 +73,9 @@ pub(crate) async fn observe(remote: &Remote, project: &str) -> Result<HostState,
 pub(crate) async fn write_file(remote: &Remote, path: &str, text: &[u8]) -> Result<(), String> {
     let dir = quote(&remote.host.dir);
     let path = quote(path);
+    // `.new.$$`: two writes of one file at once must not share their temporary file.
     let script =
-        format!("set -e; mkdir -p {dir}; cd {dir}; cat > {path}.new; cat {path}.new > {path}; rm -f {path}.new");
+        format!("set -e; mkdir -p {dir}; cd {dir}; t={path}.new.$$; cat > \"$t\"; cat \"$t\" > {path}; rm -f \"$t\"");
     remote.run(&script, Some(text)).await.map(|_| ())
 }
 
@@ -118,7 +119,7 @@ fn compose_preamble(remote: &Remote) -> String {
 pub(crate) async fn compose(remote: &Remote, project: &str, commands: &[String]) -> Result<(), String> {
     let mut script = compose_preamble(remote);
     for args in commands {
-        script.push_str(&format!("compose -p {project} {args} 2>&1\n"));
+        script.push_str(&format!("compose -p {project} {args} >&2\n"));
     }
     remote.run(&script, None).await.map(|_| ())
 }
@@ -136,12 +137,12 @@ pub(crate) async fn compose_up(
     let orphans = if remove_orphans { " --remove-orphans" } else { "" };
     if !force.is_empty() {
         script.push_str(&format!(
-            "compose -p {project} up -d --force-recreate --no-deps {} 2>&1\n",
+            "compose -p {project} up -d --force-recreate --no-deps {} >&2\n",
             words(force)
         ));
     }
     script.push_str(&format!(
-        "compose -p {project} up -d{orphans} {} 2>&1\n",
+        "compose -p {project} up -d{orphans} {} >&2\n",
         words(services)
     ));
     remote.run(&script, None).await.map(|_| ())

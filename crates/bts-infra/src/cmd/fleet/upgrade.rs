@@ -146,6 +146,24 @@ impl UpgradeArgs {
                         if stop.load(Ordering::SeqCst) {
                             break;
                         }
+                        // Each host's compose file once, before the batch: two nodes of one host
+                        // must not write it at the same time.
+                        let mut written: Vec<&str> = Vec::new();
+                        for node in batch {
+                            if written.contains(&node.host.as_str()) {
+                                continue;
+                            }
+                            written.push(&node.host);
+                            if let Some(t) = fleet.targets.iter().find(|t| t.project.host == node.host)
+                                && let Err(e) = write_file(&t.remote, "compose.yml", t.project.compose.as_bytes()).await
+                            {
+                                failed.push(format!("{}: writing compose.yml: {e}", node.host));
+                            }
+                        }
+                        if !failed.is_empty() {
+                            stop.store(true, Ordering::SeqCst);
+                            return Err((done, failed));
+                        }
                         let results = join_all(batch.iter().map(|node| this.upgrade_node(fleet, node))).await;
                         for (node, result) in batch.iter().zip(results) {
                             match result {
@@ -189,7 +207,7 @@ impl UpgradeArgs {
             } else {
                 Err(anyhow::anyhow!(
                     "the upgrade stopped: {}. That node stays cordoned and the rest of the fleet serves; see `bts-infra fleet status`, \
-                     fix the cause and run the upgrade again, or set the previous node-image and run it to roll back",
+                     fix the cause and run the upgrade again, or go back with `bts-infra fleet rollback NETWORK`",
                     failed.join("; ")
                 ))
             }
@@ -206,8 +224,6 @@ impl UpgradeArgs {
         let gateways = gateways_of(&fleet.inv, node);
         cordon(fleet, node, &gateways).await?;
         drain(fleet, node, &gateways, self.rolling.drain_timeout).await;
-        // The compose file only: nothing else changes in an upgrade (refused otherwise).
-        write_file(&target.remote, "compose.yml", target.project.compose.as_bytes()).await?;
         compose_up(&target.remote, project, std::slice::from_ref(&node.name), &[], false)
             .await
             .map_err(|e| format!("compose up: {e}"))?;
