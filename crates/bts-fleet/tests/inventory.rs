@@ -48,6 +48,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "env = \"NOT_SET\"",
     ),
     (
+        "a secret name that is a path",
+        "[secret.registrar-wif]",
+        "[secret.\"../registrar\"]\nenv = \"X\"\n\n[secret.registrar-wif]",
+    ),
+    (
         "a key that is no secret",
         "key = \"mainnet-witness-keys\"",
         "key = \"witness-keys\"",
@@ -157,6 +162,11 @@ fn an_upgrade_rewrites_the_image_records_the_previous_one_and_nothing_else() {
     assert_eq!(mainnet.node_image, old_image);
     assert_eq!(mainnet.previous_node_image.as_deref(), Some(new_image));
     assert_eq!(back.lines().count(), text.lines().count());
+    // A file with CRLF line endings keeps them.
+    let crlf = TWO_REGIONS.replace('\n', "\r\n");
+    let edited = bts_fleet::inventory::set_node_image(&crlf, "mainnet", new_image).unwrap();
+    assert_eq!(edited.matches('\n').count(), edited.matches("\r\n").count());
+    assert_eq!(edited.replace("\r\n", "\n"), text);
     // The same image again changes nothing; an unknown network is refused.
     assert_eq!(
         bts_fleet::inventory::set_node_image(&back, "mainnet", old_image).unwrap(),

@@ -139,6 +139,16 @@ fn secrets(c: &mut Checker<'_>, raw: &RawInventory) -> BTreeMap<String, SecretSo
     for (name, secret) in &raw.secrets {
         let key = format!("secret.{name}");
         let at = Some(secret.span().start);
+        // It names a file on the hosts and a compose (or Kubernetes) secret.
+        if !usable_name(name) {
+            c.error(
+                at,
+                key,
+                format!("{name:?} is not a usable secret name"),
+                "use 2 to 40 lowercase letters, digits and dashes, starting with a letter (it names a file on the hosts)",
+            );
+            continue;
+        }
         let source = match (&secret.get_ref().file, &secret.get_ref().env) {
             (Some(file), None) => SecretSource::File(PathBuf::from(file.get_ref())),
             (None, Some(var)) => SecretSource::Env(var.get_ref().clone()),
@@ -160,17 +170,21 @@ fn secrets(c: &mut Checker<'_>, raw: &RawInventory) -> BTreeMap<String, SecretSo
 /// dashes, starting with a letter, at most 40 characters.
 pub(super) fn label(c: &mut Checker<'_>, t: &Text, key: &str) -> Option<String> {
     let s = t.get_ref();
-    let ok = (2..=40).contains(&s.len())
-        && s.starts_with(|ch: char| ch.is_ascii_lowercase())
-        && s.bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !s.ends_with('-');
-    if ok {
+    if usable_name(s) {
         Some(s.clone())
     } else {
         c.error(Some(t.span().start), key, format!("{s:?} is not a usable name"), "use 2 to 40 lowercase letters, digits and dashes, starting with a letter (it names containers and volumes)");
         None
     }
+}
+
+/// 2 to 40 lowercase letters, digits and dashes, starting with a letter, not ending in a dash.
+fn usable_name(s: &str) -> bool {
+    (2..=40).contains(&s.len())
+        && s.starts_with(|ch: char| ch.is_ascii_lowercase())
+        && s.bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !s.ends_with('-')
 }
 
 /// Whether `t` names one of `known` (an error otherwise).

@@ -282,11 +282,18 @@ pub fn set_node_image(text: &str, network: &str, image: &str) -> Result<String, 
         Some(previous) => edits.push((previous.span(), literal(current))),
         None => {
             // A new key on the line after node-image's (a [[network]] is a table of lines).
+            // With the file's own line ending.
             let end = entry.node_image.span().end;
-            let line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            let mut line_end = text[end..].find('\n').map_or(text.len(), |i| end + i);
+            let newline = if text[..line_end].ends_with('\r') {
+                line_end -= 1;
+                "\r\n"
+            } else {
+                "\n"
+            };
             edits.push((
                 line_end..line_end,
-                format!("\nprevious-node-image = {}", literal(current)),
+                format!("{newline}previous-node-image = {}", literal(current)),
             ));
         }
     }

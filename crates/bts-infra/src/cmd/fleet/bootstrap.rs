@@ -106,6 +106,27 @@ impl BootstrapArgs {
             ],
         )
         .await?;
+        // What stopping the peer costs, said before it happens.
+        if peer.roles.producer {
+            eprintln!(
+                "warning: {} is a producer: it misses its block slots until it is back",
+                peer.name
+            );
+        }
+        let region = fleet.inv.region_of(&peer.host);
+        let others_in_region = fleet
+            .inv
+            .api_nodes(&peer.network)
+            .filter(|n| n.name != peer.name && n.name != node.name && fleet.inv.region_of(&n.host) == region)
+            .count();
+        if peer.roles.api && others_in_region == 0 {
+            eprintln!(
+                "warning: {} is the last API node of {} in region {}: its gateways serve it from other regions meanwhile",
+                peer.name,
+                peer.network,
+                region.unwrap_or_default()
+            );
+        }
         let gateways = gateways_of(&fleet.inv, peer);
         cordon(fleet, peer, &gateways).await?;
         drain(fleet, peer, &gateways, self.drain_timeout).await;
