@@ -246,43 +246,64 @@ impl Unpack for Extensions {
     }
 }
 
-/// `extension<account_create_operation::ext>`: optional special authorities and buyback
-/// options, none of which we support. The node writes `{}` and accepts `{}`, `[]` or `null`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct AccountCreateExtensions;
+/// An `extension<T>` whose optional members we do not support: the node writes `{}` and accepts
+/// `{}`, `[]` or `null`; raw, the count of present members, 0.
+macro_rules! unsupported_extension {
+    ($(#[$doc:meta])* $name:ident, $op:literal, $members:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+        pub struct $name;
 
-impl Serialize for AccountCreateExtensions {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_map(Some(0))?.end()
-    }
-}
-
-impl<'de> Deserialize<'de> for AccountCreateExtensions {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(EmptyExtensions(
-            "empty account_create extensions ({}); owner_special_authority, active_special_authority and buyback_options are not supported",
-        ))
-        .map(|()| AccountCreateExtensions)
-    }
-}
-
-impl Pack for AccountCreateExtensions {
-    fn pack(&self, out: &mut Vec<u8>) {
-        raw::write_varint(out, 0);
-    }
-}
-
-impl Unpack for AccountCreateExtensions {
-    fn unpack(r: &mut Reader<'_>) -> Result<Self, RawError> {
-        match raw::read_varint(r)? {
-            0 => Ok(AccountCreateExtensions),
-            _ => Err(RawError::invalid(
-                "account_create extensions",
-                "special authorities and buyback options are not supported",
-            )),
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_map(Some(0))?.end()
+            }
         }
-    }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                d.deserialize_any(EmptyExtensions(concat!(
+                    "empty ", $op, " extensions ({}); ", $members, " are not supported"
+                )))
+                .map(|()| $name)
+            }
+        }
+
+        impl Pack for $name {
+            fn pack(&self, out: &mut Vec<u8>) {
+                raw::write_varint(out, 0);
+            }
+        }
+
+        impl Unpack for $name {
+            fn unpack(r: &mut Reader<'_>) -> Result<Self, RawError> {
+                match raw::read_varint(r)? {
+                    0 => Ok($name),
+                    _ => Err(RawError::invalid(
+                        concat!($op, " extensions"),
+                        concat!($members, " are not supported"),
+                    )),
+                }
+            }
+        }
+    };
 }
+
+unsupported_extension!(
+    /// `extension<account_create_operation::ext>`: optional special authorities and buyback
+    /// options, none of which we support.
+    AccountCreateExtensions,
+    "account_create",
+    "owner_special_authority, active_special_authority and buyback_options"
+);
+
+unsupported_extension!(
+    /// `extension<account_update_operation::ext>`: optional special authorities, which we do not
+    /// support.
+    AccountUpdateExtensions,
+    "account_update",
+    "owner_special_authority and active_special_authority"
+);
 
 /// Accepts an empty array, an empty object or null; anything else is an error saying `.0`.
 struct EmptyExtensions(&'static str);

@@ -111,6 +111,11 @@ impl<T: Ord> FlatSet<T> {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+
+    /// Whether `value` is in the set.
+    pub fn contains(&self, value: &T) -> bool {
+        self.0.binary_search(value).is_ok()
+    }
 }
 
 impl<T: Ord> Default for FlatSet<T> {

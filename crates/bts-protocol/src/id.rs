@@ -195,6 +195,10 @@ typed_id!(
     /// A witness (block producer), `1.6.N`.
     WitnessId, 1, 6, "a witness"
 );
+typed_id!(
+    /// A proposed transaction waiting for approvals, `1.10.N`.
+    ProposalId, 1, 10, "a proposal"
+);
 
 impl AccountId {
     /// `committee-account`, 1.2.0.

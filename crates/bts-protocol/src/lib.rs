@@ -48,10 +48,13 @@ pub use asset::Asset;
 pub use authority::{AccountOptions, Authority, Extensions, VoteId, VoteType};
 pub use chain::{BlockId, ChainId, Digest, Prefix, TransactionId};
 pub use flat::{FlatMap, FlatSet};
-pub use id::{AccountId, AssetId, CommitteeMemberId, ObjectId, WitnessId};
+pub use id::{AccountId, AssetId, CommitteeMemberId, ObjectId, ProposalId, WitnessId};
 pub use keys::{Address, KeyError, PrivateKey, PublicKey, Role};
 pub use name::{NameCheck, NamePolicy};
-pub use operation::{AccountCreate, AccountUpgrade, Memo, Operation, Transfer};
+pub use operation::{
+    AccountCreate, AccountUpdate, AccountUpgrade, Memo, OpWrapper, Operation, ProposalCreate, ProposalUpdate, Required,
+    Transfer,
+};
 pub use signature::{Signature, SignatureError};
 pub use time::TimePointSec;
 pub use transaction::{SignedTransaction, Transaction};

@@ -77,12 +77,37 @@ pub fn from_bytes<T: Unpack>(bytes: &[u8]) -> Result<T, RawError> {
 #[derive(Debug)]
 pub struct Reader<'a> {
     buf: &'a [u8],
+    depth: u32,
 }
+
+/// How deeply values may nest inside each other (a proposal wrapping a proposal wrapping ...).
+/// fc stops at 1000 levels of any struct; real transactions nest proposals two or three deep, and
+/// without a bound a forged input of nested proposals would exhaust the stack.
+pub const MAX_NESTING: u32 = 16;
 
 impl<'a> Reader<'a> {
     /// Starts reading at the beginning of `buf`.
     pub fn new(buf: &'a [u8]) -> Self {
-        Reader { buf }
+        Reader { buf, depth: 0 }
+    }
+
+    /// Reads a value that may contain itself (an operation inside a proposal), one level deeper;
+    /// an error past [`MAX_NESTING`] levels.
+    pub fn nested<T>(
+        &mut self,
+        what: &'static str,
+        read: impl FnOnce(&mut Self) -> Result<T, RawError>,
+    ) -> Result<T, RawError> {
+        if self.depth >= MAX_NESTING {
+            return Err(RawError::invalid(
+                what,
+                format!("nested more than {MAX_NESTING} levels deep"),
+            ));
+        }
+        self.depth += 1;
+        let value = read(self);
+        self.depth -= 1;
+        value
     }
 
     /// Bytes not yet read.

@@ -68,11 +68,7 @@ fn make_case(rng: &mut Rng) -> Case {
     let signed = tx.clone().sign(&chain_id, &keys.iter().collect::<Vec<_>>());
     let mut json = serde_json::to_value(&tx).unwrap();
     for op in json["operations"].as_array_mut().unwrap() {
-        for role in ["owner", "active"] {
-            if let Some(auths) = op[1][role]["key_auths"].as_array_mut() {
-                rng.shuffle(auths);
-            }
-        }
+        shuffle_key_auths(rng, op);
     }
     let line = serde_json::json!({
         "chain_id": chain_id,
@@ -88,6 +84,23 @@ fn make_case(rng: &mut Rng) -> Case {
         tx,
         keys,
         line,
+    }
+}
+
+/// Shuffles the `key_auths` of every authority in `op` (node JSON), proposed operations
+/// included, so that python-bitshares has to sort them as the node does.
+fn shuffle_key_auths(rng: &mut Rng, op: &mut serde_json::Value) {
+    let fields = op[1].as_object_mut().unwrap();
+    for role in ["owner", "active"] {
+        let auths = fields.get_mut(role).and_then(|a| a.get_mut("key_auths"));
+        if let Some(auths) = auths.and_then(|a| a.as_array_mut()) {
+            rng.shuffle(auths);
+        }
+    }
+    if let Some(proposed) = fields.get_mut("proposed_ops").and_then(|p| p.as_array_mut()) {
+        for wrapper in proposed {
+            shuffle_key_auths(rng, &mut wrapper["op"]);
+        }
     }
 }
 

@@ -78,6 +78,10 @@ impl Chain {
                 found.into_iter().map(|(k, v)| json!([k, v])).collect()
             })),
             "get_account_balances" | "get_named_account_balances" => answer(self.account_balances(a)),
+            "get_proposed_transactions" => answer((|| {
+                let s: String = a.get(0)?;
+                Ok(self.proposals_of(self.account_or_error(&s)?.id))
+            })()),
             "get_key_references" => answer(self.key_references(a)),
             "is_public_key_registered" => answer(a.get::<String>(0).map(|s| {
                 let registered = PublicKey::parse(&s, self.config.prefix)
@@ -186,7 +190,15 @@ impl Chain {
         }
         v["balances"] = Value::Array(balances);
         v["assets"] = assets;
+        v["proposals"] = self.proposals_of(a.id);
         v
+    }
+
+    /// The open proposals `account` must approve or has approved, as `get_proposed_transactions`
+    /// and `get_full_accounts` list them.
+    fn proposals_of(&self, account: AccountId) -> Value {
+        let involved = self.state.proposals().filter(|p| p.involves(account));
+        involved.map(|p| p.to_json()).collect()
     }
 
     fn account_balances(&self, a: &Args<'_>) -> Result<Value, ErrorObject> {

@@ -9,7 +9,6 @@
 use super::Chain;
 use super::args::Args;
 use super::errors;
-use super::genesis::NEXT_VOTE_ID;
 use super::objects::kind;
 use super::params;
 use bts_protocol::ObjectId;
@@ -110,7 +109,7 @@ impl Chain {
                 }
             }
         }
-        v["next_available_vote_id"] = json!(NEXT_VOTE_ID);
+        v["next_available_vote_id"] = json!(self.state.next_vote_id());
         v["active_committee_members"] = self.state.committee.iter().map(|c| json!(c.id)).collect();
         v["active_witnesses"] = self.state.witnesses[1..].iter().map(|w| json!(w.id)).collect();
         v
@@ -127,6 +126,9 @@ pub(crate) fn object_json(chain: &Chain, id: ObjectId) -> Option<Value> {
         kind::ASSET => (id.instance == 0).then(|| chain.asset_json(false)),
         kind::COMMITTEE_MEMBER => s.committee.get(i).map(|c| c.to_json()),
         kind::WITNESS => s.witnesses.get(i).map(|w| w.to_json()),
+        kind::PROPOSAL => bts_protocol::ProposalId::new(id.instance)
+            .and_then(|p| s.proposal(p))
+            .map(|p| p.to_json()),
         kind::OPERATION_HISTORY => chain.history.op_json(id.instance),
         kind::GLOBAL_PROPERTIES => (id.instance == 0).then(|| chain.global_properties_json()),
         kind::DYNAMIC_GLOBAL_PROPERTIES => (id.instance == 0).then(|| s.globals().dgp.to_json()),

@@ -6,12 +6,30 @@
 use super::errors;
 use super::json::to_value;
 use super::state::State;
-use bts_protocol::{AccountId, Authority, PublicKey, Transaction};
+use bts_protocol::{AccountId, Authority, Operation, PublicKey, Transaction};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// The accounts whose active authority the transaction needs (each operation's fee payer).
-pub(crate) fn required_active(tx: &Transaction) -> BTreeSet<AccountId> {
-    tx.operations.iter().map(|op| op.fee_payer()).collect()
+/// What a list of operations needs approved (`operation_get_required_authorities`): every fee
+/// payer's and each operation's other active authorities, owner authorities (an owner update,
+/// owner approvals of a proposal) and other authorities (keys approving a proposal).
+#[derive(Debug, Default)]
+pub(crate) struct Needed {
+    pub(crate) active: BTreeSet<AccountId>,
+    pub(crate) owner: BTreeSet<AccountId>,
+    pub(crate) other: Vec<Authority>,
+}
+
+pub(crate) fn required(ops: &[Operation]) -> Needed {
+    let mut needed = Needed::default();
+    for op in ops {
+        let r = op.required_authorities();
+        // The node adds the fee payer to the active set first, whatever else the operation needs.
+        needed.active.insert(op.fee_payer());
+        needed.active.extend(r.active);
+        needed.owner.extend(r.owner);
+        needed.other.extend(r.other);
+    }
+    needed
 }
 
 /// `sign_state`: signatures provided (and whether each was used), keys that could sign, and
@@ -39,6 +57,37 @@ impl<'a> SignState<'a> {
             approved_by: [AccountId::TEMP].into_iter().collect(),
             max_depth,
         }
+    }
+
+    /// Checks `needed` as `verify_authority` does: other authorities, then each active account
+    /// (its active authority, or its owner's), then each owner account (approved as owner, or
+    /// its owner authority), then that every signature was used. `Err` names what is missing.
+    fn verify(&mut self, needed: &'a Needed, owner_approvals: &BTreeSet<AccountId>) -> Result<(), Missing<'a>> {
+        for auth in &needed.other {
+            if !self.check(auth, 0) {
+                return Err(Missing::Other(auth));
+            }
+        }
+        for id in &needed.active {
+            let Some(account) = self.state.account(*id) else {
+                return Err(Missing::Account(*id));
+            };
+            if !(self.check_account(*id) || self.check(&account.owner, 0)) {
+                return Err(Missing::Active(*id));
+            }
+        }
+        for id in &needed.owner {
+            let Some(account) = self.state.account(*id) else {
+                return Err(Missing::Account(*id));
+            };
+            if !(owner_approvals.contains(id) || self.check(&account.owner, 0)) {
+                return Err(Missing::Owner(*id));
+            }
+        }
+        if self.remove_unused() {
+            return Err(Missing::Unused);
+        }
+        Ok(())
     }
 
     /// Whether `key` signed (or could sign); marks it as used.
@@ -108,37 +157,65 @@ impl<'a> SignState<'a> {
     }
 }
 
+/// Why [`SignState::verify`] failed.
+enum Missing<'a> {
+    Other(&'a Authority),
+    Account(AccountId),
+    Active(AccountId),
+    Owner(AccountId),
+    Unused,
+}
+
 /// `verify_authority`: every required account approves with the signing keys (its active
-/// authority, or its owner authority, which may do anything active may), and every signature
-/// is needed.
+/// authority, or its owner authority, which may do anything active may; its owner authority
+/// where the owner must act), every other authority is satisfied, and every signature is
+/// needed.
 pub(crate) fn verify_authority(
     state: &State,
     tx: &Transaction,
     signers: &BTreeSet<PublicKey>,
     max_depth: u32,
 ) -> Result<(), bts_rpc::FcException> {
-    let required = required_active(tx);
-    if required.contains(&AccountId::COMMITTEE) {
+    let needed = required(&tx.operations);
+    if needed.active.contains(&AccountId::COMMITTEE) {
         return Err(errors::committee_approval());
     }
     let none = BTreeSet::new();
     let mut s = SignState::new(state, signers, &none, max_depth);
-    for id in required {
-        let Some(account) = state.account(id) else {
-            return Err(errors::object_not_found(id.into()));
-        };
-        if !(s.check_account(id) || s.check(&account.owner, 0)) {
-            return Err(errors::missing_active_authority(
-                id.into(),
-                to_value(&account.active),
-                to_value(&account.owner),
-            ));
+    let authorities = |id: AccountId| {
+        let a = state.account(id).expect("verify found the account");
+        (to_value(&a.active), to_value(&a.owner))
+    };
+    match s.verify(&needed, &BTreeSet::new()) {
+        Ok(()) => Ok(()),
+        Err(Missing::Other(auth)) => Err(errors::missing_other_authority(to_value(auth))),
+        Err(Missing::Account(id)) => Err(errors::object_not_found(id.into())),
+        Err(Missing::Active(id)) => {
+            let (active, owner) = authorities(id);
+            Err(errors::missing_active_authority(id.into(), active, owner))
         }
+        Err(Missing::Owner(id)) => Err(errors::missing_owner_authority(id.into(), authorities(id).1)),
+        Err(Missing::Unused) => Err(errors::irrelevant_signature()),
     }
-    if s.remove_unused() {
-        return Err(errors::irrelevant_signature());
-    }
-    Ok(())
+}
+
+/// `proposal_object::is_authorized_to_execute`: whether the approvals a proposal collected
+/// (accounts approving with their active or owner authority, keys approving directly) satisfy
+/// everything its operations need. An approving account counts wherever it is named, also
+/// inside other accounts' authorities; an approving key that is not needed blocks execution.
+pub(crate) fn authorized_to_execute(
+    state: &State,
+    ops: &[Operation],
+    keys: &BTreeSet<PublicKey>,
+    active_approvals: &BTreeSet<AccountId>,
+    owner_approvals: &BTreeSet<AccountId>,
+    max_depth: u32,
+) -> bool {
+    let needed = required(ops);
+    let none = BTreeSet::new();
+    let mut s = SignState::new(state, keys, &none, max_depth);
+    s.approved_by.extend(active_approvals.iter().chain(owner_approvals));
+    s.verify(&needed, owner_approvals).is_ok()
 }
 
 /// `get_required_signatures`: the keys among `available` that must still sign.
@@ -149,11 +226,20 @@ pub(crate) fn required_signatures(
     available: &BTreeSet<PublicKey>,
     max_depth: u32,
 ) -> BTreeSet<PublicKey> {
+    let needed = required(&tx.operations);
     let mut s = SignState::new(state, signers, available, max_depth);
-    for id in required_active(tx) {
-        if !s.check_account(id)
-            && let Some(a) = state.account(id)
+    for auth in &needed.other {
+        s.check(auth, 0);
+    }
+    for id in &needed.active {
+        if !s.check_account(*id)
+            && let Some(a) = state.account(*id)
         {
+            s.check(&a.owner, 0);
+        }
+    }
+    for id in &needed.owner {
+        if let Some(a) = state.account(*id) {
             s.check(&a.owner, 0);
         }
     }
@@ -179,9 +265,14 @@ pub(crate) fn potential_signatures(state: &State, tx: &Transaction, max_depth: u
             }
         }
     }
-    let mut out = BTreeSet::new();
-    for id in required_active(tx) {
-        collect(state, id, 0, max_depth, &mut out);
+    let needed = required(&tx.operations);
+    let mut out: BTreeSet<PublicKey> = needed
+        .other
+        .iter()
+        .flat_map(|a| a.key_auths.iter().map(|(k, _)| *k))
+        .collect();
+    for id in needed.active.iter().chain(&needed.owner) {
+        collect(state, *id, 0, max_depth, &mut out);
     }
     out
 }

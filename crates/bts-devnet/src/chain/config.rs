@@ -62,6 +62,9 @@ pub struct ChainConfig {
     pub accounts: Vec<GenesisAccount>,
     /// How many recent blocks `get_block` can return (older ones answer `null`).
     pub max_blocks_kept: usize,
+    /// The chain parameter `committee_proposal_review_period` in seconds, when not the
+    /// recorded node's two weeks (a test cannot wait that long).
+    pub committee_proposal_review_period: Option<u32>,
 }
 
 /// An extra account created at genesis.
@@ -79,6 +82,8 @@ pub struct GenesisAccount {
     pub balance: i64,
     /// Created as a lifetime member (may then register accounts).
     pub lifetime_member: bool,
+    /// A committee member from genesis: its approval counts for committee-account.
+    pub committee_member: bool,
 }
 
 /// A configuration the devnet cannot start from; `path` names the setting.
@@ -118,6 +123,7 @@ impl ChainConfig {
             irreversible_lag: 3,
             accounts: Vec::new(),
             max_blocks_kept: 100_000,
+            committee_proposal_review_period: None,
         }
     }
 
@@ -257,6 +263,7 @@ mod tests {
             memo_key: key,
             balance: 1,
             lifetime_member: false,
+            committee_member: false,
         });
         assert_eq!(c.validate().unwrap_err().path, "accounts[0].owner_key");
         c.accounts[0].owner_key = key.with_prefix(Prefix::BTS);

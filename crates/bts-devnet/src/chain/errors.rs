@@ -133,6 +133,28 @@ pub(crate) fn missing_active_authority(id: ObjectId, active: Value, owner: Value
     )
 }
 
+pub(crate) fn missing_owner_authority(id: ObjectId, owner: Value) -> FcException {
+    typed(
+        code::MISSING_OWNER_AUTH,
+        "tx_missing_owner_auth",
+        "missing required owner authority",
+        "Missing Owner Authority ${id}",
+        json!({"id": id, "auth": owner}),
+        VERIFY_AUTHORITY,
+    )
+}
+
+pub(crate) fn missing_other_authority(auth: Value) -> FcException {
+    typed(
+        4_010_003,
+        "tx_missing_other_auth",
+        "missing required other authority",
+        "Missing Authority",
+        json!({"auth": auth}),
+        VERIFY_AUTHORITY,
+    )
+}
+
 pub(crate) fn irrelevant_signature() -> FcException {
     typed(
         code::IRRELEVANT_SIG,
@@ -287,10 +309,12 @@ pub(crate) fn referrer_not_member() -> FcException {
     fc_assert(expr, text, json!({}), ACCOUNT_CREATE)
 }
 
-pub(crate) fn max_auth_exceeded() -> FcException {
+/// `verify_authority_accounts` failures, recoded per operation: `account_create` (tag 5) and
+/// `account_update` (tag 6) each have their own codes (3050000 + 100 × tag + 1 or 2).
+pub(crate) fn max_auth_exceeded(op: &str, tag: i64) -> FcException {
     typed(
-        3_050_501,
-        "account_create_max_auth_exceeded",
+        3_050_001 + 100 * tag,
+        &format!("{op}_max_auth_exceeded"),
         "Exceeds max authority fan-out",
         "Maximum authority membership exceeded",
         json!({}),
@@ -298,14 +322,36 @@ pub(crate) fn max_auth_exceeded() -> FcException {
     )
 }
 
-pub(crate) fn auth_account_not_found(id: ObjectId) -> FcException {
+pub(crate) fn auth_account_not_found(op: &str, tag: i64, id: ObjectId) -> FcException {
     typed(
-        3_050_502,
-        "account_create_auth_account_not_found",
+        3_050_002 + 100 * tag,
+        &format!("{op}_auth_account_not_found"),
         "Auth account not found",
         "Account ${a} specified in authority does not exist",
         json!({"a": id}),
         site("account_evaluator.cpp", 0, "verify_authority_accounts"),
+    )
+}
+
+pub(crate) fn review_period_required(min: u32) -> FcException {
+    typed(
+        3_052_201,
+        "proposal_create_review_period_required",
+        "review_period required",
+        "Review period not given, but at least ${min} required",
+        json!({"min": min}),
+        site("proposal_evaluator.cpp", 0, "do_evaluate"),
+    )
+}
+
+pub(crate) fn review_period_insufficient(t: u32, min: u32) -> FcException {
+    typed(
+        3_052_202,
+        "proposal_create_review_period_insufficient",
+        "review_period insufficient",
+        "Review period of ${t} specified, but at least ${min} required",
+        json!({"t": t, "min": min}),
+        site("proposal_evaluator.cpp", 0, "do_evaluate"),
     )
 }
 

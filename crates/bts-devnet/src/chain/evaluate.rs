@@ -4,15 +4,16 @@
 //! balance (`adjust_balance`, which fails on an insufficient balance).
 
 use super::errors;
-use super::genesis::{NEXT_VOTE_ID, make_lifetime_member};
+use super::genesis::make_lifetime_member;
 use super::globals::Globals;
 use super::json::to_value;
 use super::objects::{Account, kind, oid, pretty_amount};
 use super::params::Parameters;
+use super::proposals;
 use super::state::State;
 use bts_protocol::{
-    AccountCreate, AccountId, AccountUpgrade, Asset, AssetId, Authority, ObjectId, Operation, Prefix, TimePointSec,
-    Transfer, VoteType,
+    AccountCreate, AccountId, AccountOptions, AccountUpdate, AccountUpgrade, Asset, AssetId, Authority, ObjectId,
+    Operation, Prefix, TimePointSec, Transfer, VoteType,
 };
 use bts_rpc::FcException;
 use serde_json::{Value, json};
@@ -21,6 +22,8 @@ use serde_json::{Value, json};
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Env<'a> {
     pub(crate) params: &'a Parameters,
+    /// How deep inside executing proposals this runs (0 for a transaction's own operations).
+    pub(crate) proposal_depth: u32,
     pub(crate) prefix: Prefix,
     /// `head_block_time()`: the time expiration and membership are judged at.
     pub(crate) now: TimePointSec,
@@ -36,6 +39,7 @@ impl<'a> Env<'a> {
     pub(crate) fn pending(params: &'a Parameters, prefix: Prefix, head: u32, now: TimePointSec) -> Env<'a> {
         Env {
             params,
+            proposal_depth: 0,
             prefix,
             now,
             block_num: head,
@@ -136,7 +140,10 @@ fn evaluate_and_apply(state: &mut State, env: &Env<'_>, op: &Operation) -> Resul
     match op {
         Operation::Transfer(t) => evaluate_transfer(state, env, t)?,
         Operation::AccountCreate(c) => evaluate_account_create(state, env, c)?,
+        Operation::AccountUpdate(u) => evaluate_account_update(state, env, u)?,
         Operation::AccountUpgrade(u) => evaluate_account_upgrade(state, u)?,
+        Operation::ProposalCreate(p) => proposals::evaluate_create(env, p)?,
+        Operation::ProposalUpdate(p) => proposals::evaluate_update(state, env, p)?,
     }
     // pay_fee: the fee waits in the payer's statistics until maintenance processes it. Sums
     // saturate: a fee beyond the payer's balance fails below and is rolled back anyway.
@@ -163,7 +170,10 @@ fn evaluate_and_apply(state: &mut State, env: &Env<'_>, op: &Operation) -> Resul
             OpResult::Void
         }
         Operation::AccountCreate(c) => apply_account_create(state, env, c),
+        Operation::AccountUpdate(u) => apply_account_update(state, u),
         Operation::AccountUpgrade(u) => apply_account_upgrade(state, u)?,
+        Operation::ProposalCreate(p) => proposals::apply_create(state, p)?,
+        Operation::ProposalUpdate(p) => proposals::apply_update(state, env, p),
     };
     adjust_balance(
         state,
@@ -193,21 +203,26 @@ fn evaluate_transfer(state: &State, env: &Env<'_>, t: &Transfer) -> Result<(), F
     Ok(())
 }
 
-/// `verify_authority_accounts`: not too many entries, and every named account exists.
-fn verify_authority_accounts(state: &State, env: &Env<'_>, auth: &Authority) -> Result<(), FcException> {
+/// `verify_authority_accounts`: not too many entries, and every named account exists; the
+/// errors carry the operation's name and tag (`op`).
+fn verify_authority_accounts(
+    state: &State,
+    env: &Env<'_>,
+    auth: &Authority,
+    op: (&str, i64),
+) -> Result<(), FcException> {
     if auth.num_auths() > usize::from(env.params.chain.maximum_authority_membership) {
-        return Err(errors::max_auth_exceeded());
+        return Err(errors::max_auth_exceeded(op.0, op.1));
     }
     match auth.account_auths.iter().find(|(id, _)| state.account(*id).is_none()) {
-        Some((id, _)) => Err(errors::auth_account_not_found((*id).into())),
+        Some((id, _)) => Err(errors::auth_account_not_found(op.0, op.1, (*id).into())),
         None => Ok(()),
     }
 }
 
 /// `verify_account_votes`: counts within the limits and every vote for an existing candidate.
-fn verify_account_votes(state: &State, env: &Env<'_>, c: &AccountCreate) -> Result<(), FcException> {
+fn verify_account_votes(state: &State, env: &Env<'_>, o: &AccountOptions) -> Result<(), FcException> {
     let p = &env.params.chain;
-    let o = &c.options;
     if o.num_witness > p.maximum_witness_count {
         let text = "Voted for more witnesses than currently allowed (${c})";
         let expr = "options.num_witness <= chain_params.maximum_witness_count";
@@ -219,7 +234,7 @@ fn verify_account_votes(state: &State, env: &Env<'_>, c: &AccountCreate) -> Resu
         return Err(errors::vote(expr, text, json!({"c": p.maximum_committee_count})));
     }
     for vote in o.votes.iter() {
-        if vote.instance() >= NEXT_VOTE_ID {
+        if vote.instance() >= state.next_vote_id() {
             return Err(errors::vote("id < max_vote_id", "", json!({})));
         }
     }
@@ -252,9 +267,9 @@ fn evaluate_account_create(state: &State, env: &Env<'_>, c: &AccountCreate) -> R
     if !account(state, c.referrer)?.is_member(env.now) {
         return Err(errors::referrer_not_member());
     }
-    verify_authority_accounts(state, env, &c.owner)?;
-    verify_authority_accounts(state, env, &c.active)?;
-    verify_account_votes(state, env, c)?;
+    verify_authority_accounts(state, env, &c.owner, ("account_create", 5))?;
+    verify_authority_accounts(state, env, &c.active, ("account_create", 5))?;
+    verify_account_votes(state, env, &c.options)?;
     if state.account_by_name(&c.name).is_some() {
         return Err(errors::account_exists(&c.name));
     }
@@ -292,6 +307,35 @@ fn apply_account_create(state: &mut State, env: &Env<'_>, c: &AccountCreate) -> 
         }
     });
     OpResult::Object(oid(kind::ACCOUNT, id.instance()))
+}
+
+fn evaluate_account_update(state: &State, env: &Env<'_>, u: &AccountUpdate) -> Result<(), FcException> {
+    for auth in u.owner.iter().chain(&u.active) {
+        verify_authority_accounts(state, env, auth, ("account_update", 6))?;
+    }
+    account(state, u.account)?;
+    if let Some(options) = &u.new_options {
+        if state.account(options.voting_account).is_none() {
+            return Err(errors::invalid_proxy());
+        }
+        verify_account_votes(state, env, options)?;
+    }
+    Ok(())
+}
+
+fn apply_account_update(state: &mut State, u: &AccountUpdate) -> OpResult {
+    state.modify_account(u.account, |a| {
+        if let Some(owner) = &u.owner {
+            a.owner = owner.clone();
+        }
+        if let Some(active) = &u.active {
+            a.active = active.clone();
+        }
+        if let Some(options) = &u.new_options {
+            a.options = options.clone();
+        }
+    });
+    OpResult::Void
 }
 
 fn evaluate_account_upgrade(state: &State, u: &AccountUpgrade) -> Result<(), FcException> {

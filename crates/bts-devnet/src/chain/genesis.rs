@@ -8,7 +8,7 @@
 //! | 1.2.7 | the registrar: lifetime member, owner = committee-account, active and memo = its key |
 //! | 1.2.8… | configured genesis accounts, in order |
 //! | 1.6.0, 1.6.1 | the null witness and init0's witness (vote 1:0) |
-//! | 1.5.0 | init0's committee member (vote 0:1) |
+//! | 1.5.0 | init0's committee member (vote 0:1), then the configured committee members (votes 0:2…) |
 //! | 1.3.0, 2.3.0 | the core asset (symbol = prefix, precision 5) and its dynamic data |
 //! | 2.5.N | balances of the registrar and the configured accounts, in that order |
 
@@ -178,11 +178,29 @@ pub(crate) fn genesis_state(config: &ChainConfig, params: &Parameters) -> State 
             last_confirmed_block_num: 0,
         },
     ];
-    s.committee = vec![CommitteeMember {
-        id: CommitteeMemberId::default(),
-        account: id(6),
-        vote_id: VoteId::new(VoteType::Committee, 1).expect("small vote instance"),
-    }];
+    let members = std::iter::once(id(6)).chain(
+        (config.accounts.iter().enumerate())
+            .filter(|(_, g)| g.committee_member)
+            .map(|(i, _)| id(8 + i as u64)),
+    );
+    s.committee = members
+        .enumerate()
+        .map(|(i, account)| CommitteeMember {
+            id: CommitteeMemberId::new(i as u64).expect("small id"),
+            account,
+            vote_id: VoteId::new(VoteType::Committee, 1 + i as u32).expect("small vote instance"),
+        })
+        .collect();
+    // What the first maintenance does on the node (`update_active_committees`): committee-account
+    // acts by a majority of its members; here each member weighs 1.
+    let count = s.committee.len() as u32;
+    let members: FlatMap<AccountId, u16> = s.committee.iter().map(|m| (m.account, 1)).collect();
+    s.modify_account(AccountId::COMMITTEE, |a| {
+        a.active = Authority {
+            account_auths: members,
+            ..threshold_only(count / 2 + 1)
+        };
+    });
 
     if config.registrar_balance > 0 {
         s.set_balance(id(7), AssetId::CORE, config.registrar_balance);
@@ -196,9 +214,6 @@ pub(crate) fn genesis_state(config: &ChainConfig, params: &Parameters) -> State 
     s.take_changed();
     s
 }
-
-/// The first vote id not yet handed out (`next_available_vote_id`).
-pub(crate) const NEXT_VOTE_ID: u32 = 2;
 
 #[cfg(test)]
 mod tests {

@@ -42,6 +42,7 @@ struct RawGenesis {
     block_interval: Option<u32>,
     irreversible_lag: Option<u32>,
     max_blocks_kept: Option<usize>,
+    committee_proposal_review_period: Option<u32>,
     registrar: Option<RawRegistrar>,
     #[serde(default)]
     accounts: Vec<RawAccount>,
@@ -69,6 +70,8 @@ struct RawAccount {
     balance: Amount,
     #[serde(default)]
     lifetime_member: bool,
+    #[serde(default)]
+    committee_member: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -99,6 +102,7 @@ impl ChainConfig {
         config.block_interval = raw.block_interval.unwrap_or(config.block_interval);
         config.irreversible_lag = raw.irreversible_lag.unwrap_or(config.irreversible_lag);
         config.max_blocks_kept = raw.max_blocks_kept.unwrap_or(config.max_blocks_kept);
+        config.committee_proposal_review_period = raw.committee_proposal_review_period;
         if let Some(r) = raw.registrar {
             apply_registrar(&mut config, r)?;
         }
@@ -171,17 +175,23 @@ impl ChainConfig {
             .accounts
             .iter()
             .map(|a| {
-                serde_json::json!({
+                let mut v = serde_json::json!({
                     "name": a.name,
                     "owner-key": a.owner_key.to_string(),
                     "active-key": a.active_key.to_string(),
                     "memo-key": a.memo_key.to_string(),
                     "balance": a.balance.to_string(),
                     "lifetime-member": a.lifetime_member,
-                })
+                });
+                // Written only when set, so that the files (and hashes) of older chains stay
+                // the same.
+                if a.committee_member {
+                    v["committee-member"] = true.into();
+                }
+                v
             })
             .collect();
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "prefix": self.prefix.to_string(),
             "chain-id": self.chain_id.to_string(),
             "genesis-time": self.genesis_time.to_string(),
@@ -191,6 +201,9 @@ impl ChainConfig {
             "registrar": registrar,
             "accounts": accounts,
         });
+        if let Some(period) = self.committee_proposal_review_period {
+            value["committee-proposal-review-period"] = period.into();
+        }
         // serde_json's maps are sorted by key, so the text is the same for the same configuration.
         serde_json::to_string_pretty(&value).expect("JSON values always serialize")
     }
@@ -241,6 +254,7 @@ fn account(prefix: Prefix, i: usize, a: RawAccount) -> Result<GenesisAccount, Co
         memo_key,
         balance: a.balance.0,
         lifetime_member: a.lifetime_member,
+        committee_member: a.committee_member,
     })
 }
 

@@ -17,7 +17,12 @@
 //! * Fees leave the payer and wait in its statistics (`pending_fees`), as on the node; at
 //!   maintenance (or an upgrade) they count as paid (`lifetime_fees_paid`) and leave the supply.
 //!   No cashback or referral rewards are paid and no vesting balances exist.
-//! * Only the core asset exists; only transfer, account_create and account_upgrade are known.
+//! * Only the core asset exists; the operations known are transfer, account_create,
+//!   account_update, account_upgrade, proposal_create and proposal_update.
+//! * committee-account's active authority is set at genesis (its members, weight 1 each, a
+//!   majority needed) instead of at the first maintenance by votes; `committee-member` accounts
+//!   of the genesis file join init0 in the committee.
+//! * Operations a proposal executes change the state but are not entered in account history.
 //! * Whole blocks are kept up to `max_blocks_kept`; older `get_block` calls answer `null`.
 //! * JSON objects come out with their keys sorted (`serde_json::Value`), not in the node's
 //!   field order; no client depends on the order.
@@ -42,6 +47,7 @@ mod json;
 mod objects;
 mod params;
 mod produce;
+mod proposals;
 mod state;
 mod transaction;
 mod validate;
@@ -85,7 +91,10 @@ impl Chain {
     /// The chain at block 0 (the head is block 0 at `config.genesis_time`, id all zeros).
     pub fn new(config: ChainConfig) -> Result<Chain, ConfigError> {
         config.validate()?;
-        let params = Parameters::embedded();
+        let mut params = Parameters::embedded();
+        if let Some(period) = config.committee_proposal_review_period {
+            params.set_committee_proposal_review_period(period);
+        }
         let state = genesis::genesis_state(&config, &params);
         Ok(Chain {
             log: BlockLog::new(config.max_blocks_kept),

@@ -14,6 +14,7 @@ pub(crate) mod kind {
     pub(crate) const ASSET: (u8, u8) = (1, 3);
     pub(crate) const COMMITTEE_MEMBER: (u8, u8) = (1, 5);
     pub(crate) const WITNESS: (u8, u8) = (1, 6);
+    pub(crate) const PROPOSAL: (u8, u8) = (1, 10);
     pub(crate) const OPERATION_HISTORY: (u8, u8) = (1, 11);
     pub(crate) const GLOBAL_PROPERTIES: (u8, u8) = (2, 0);
     pub(crate) const DYNAMIC_GLOBAL_PROPERTIES: (u8, u8) = (2, 1);

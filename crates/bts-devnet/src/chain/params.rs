@@ -36,10 +36,12 @@ pub(crate) struct ChainParameters {
     pub(crate) max_authority_depth: u8,
     pub(crate) maximum_witness_count: u16,
     pub(crate) maximum_committee_count: u16,
+    pub(crate) maximum_proposal_lifetime: u32,
+    pub(crate) committee_proposal_review_period: u32,
 }
 
-/// The fee parameters of transfer (0), account_create (5) and account_upgrade (8), and the
-/// schedule's scale. The account_create `basic_fee` is dynamic and lives in the state.
+/// The fee parameters of the supported operations, and the schedule's scale. The
+/// account_create `basic_fee` is dynamic and lives in the state.
 #[derive(Debug, Clone)]
 pub(crate) struct FeeSchedule {
     pub(crate) transfer_fee: u64,
@@ -49,6 +51,12 @@ pub(crate) struct FeeSchedule {
     pub(crate) create_price_per_kbyte: u64,
     pub(crate) upgrade_annual_fee: u64,
     pub(crate) upgrade_lifetime_fee: u64,
+    pub(crate) update_fee: u64,
+    pub(crate) update_price_per_kbyte: u64,
+    pub(crate) proposal_create_fee: u64,
+    pub(crate) proposal_create_price_per_kbyte: u64,
+    pub(crate) proposal_update_fee: u64,
+    pub(crate) proposal_update_price_per_kbyte: u64,
     pub(crate) scale: u64,
 }
 
@@ -77,6 +85,14 @@ impl Parameters {
     }
 }
 
+impl Parameters {
+    /// Sets `committee_proposal_review_period`, in the rules and in the 2.0.0 object.
+    pub(crate) fn set_committee_proposal_review_period(&mut self, seconds: u32) {
+        self.chain.committee_proposal_review_period = seconds;
+        self.global_properties["parameters"]["committee_proposal_review_period"] = seconds.into();
+    }
+}
+
 /// Reads an fc integer that may be written as a number or a string.
 fn fc_u64(v: &Value) -> Option<u64> {
     v.as_u64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
@@ -99,6 +115,12 @@ impl FeeSchedule {
             create_price_per_kbyte: op(5, "price_per_kbyte")?,
             upgrade_annual_fee: op(8, "membership_annual_fee")?,
             upgrade_lifetime_fee: op(8, "membership_lifetime_fee")?,
+            update_fee: op(6, "fee")?,
+            update_price_per_kbyte: op(6, "price_per_kbyte")?,
+            proposal_create_fee: op(22, "fee")?,
+            proposal_create_price_per_kbyte: op(22, "price_per_kbyte")?,
+            proposal_update_fee: op(23, "fee")?,
+            proposal_update_price_per_kbyte: op(23, "price_per_kbyte")?,
             scale: fc_u64(&fees["scale"])?,
         })
     }
@@ -128,6 +150,22 @@ impl FeeSchedule {
             } else {
                 self.upgrade_annual_fee
             }),
+            // The data fee only when the options change (they may carry many votes).
+            Operation::AccountUpdate(u) => {
+                let data = match &u.new_options {
+                    Some(_) => data_fee(raw::to_bytes(u).len(), self.update_price_per_kbyte)?,
+                    None => 0,
+                };
+                u128::from(self.update_fee) + data
+            }
+            Operation::ProposalCreate(p) => {
+                u128::from(self.proposal_create_fee)
+                    + data_fee(raw::to_bytes(p).len(), self.proposal_create_price_per_kbyte)?
+            }
+            Operation::ProposalUpdate(p) => {
+                u128::from(self.proposal_update_fee)
+                    + data_fee(raw::to_bytes(p).len(), self.proposal_update_price_per_kbyte)?
+            }
         };
         let scaled = base * u128::from(self.scale) / u128::from(PERCENT_100);
         i64::try_from(scaled)
@@ -191,6 +229,8 @@ mod tests {
         assert_eq!(p.chain.max_authority_depth, 2);
         assert_eq!(p.fees.create_basic_fee, 500_000);
         assert_eq!(p.fees.scale, 10_000);
+        assert_eq!((p.fees.update_fee, p.fees.proposal_create_fee), (2_000_000, 2_000_000));
+        assert_eq!(p.chain.committee_proposal_review_period, 1_209_600);
         let config: Value = serde_json::from_str(CONFIG).unwrap();
         assert_eq!(config["GRAPHENE_SYMBOL"], "BTS");
     }

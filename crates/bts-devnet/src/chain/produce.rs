@@ -7,6 +7,7 @@ use super::block::Block;
 use super::evaluate::{Env, burn, process_fees};
 use super::globals::MAINTENANCE_FLAG;
 use super::objects::{kind, oid};
+use super::proposals;
 use super::transaction::{apply_transaction, finish_error, processed_json};
 use super::{Chain, Pending};
 use bts_protocol::{AssetId, BlockId, ObjectId, TimePointSec, TransactionId, WitnessId};
@@ -120,6 +121,7 @@ impl Chain {
         self.state.rollback(0);
         let env = Env {
             params: &self.params,
+            proposal_depth: 0,
             prefix: self.config.prefix,
             now: head_time,
             block_num: head + 1,
@@ -152,6 +154,16 @@ impl Chain {
         let (block_num, block_id) = (block.num, block.id);
         self.update_witnesses(slot, witness, block_num);
         self.update_dynamic_properties(&block, slot - 1);
+        // Proposals due by the new block's time execute (if approved) or go.
+        let env = Env {
+            params: &self.params,
+            proposal_depth: 0,
+            prefix: self.config.prefix,
+            now: time,
+            block_num,
+            block_time: time,
+        };
+        proposals::clear_expired(&mut self.state, &env);
         if maintenance_due {
             self.perform_maintenance(block_num, time);
         }

@@ -4,7 +4,8 @@
 
 use super::globals::Globals;
 use super::objects::{Account, Balance, CommitteeMember, Statistics, Witness, kind, oid};
-use bts_protocol::{AccountId, AssetId, ObjectId, TimePointSec, TransactionId};
+use super::proposals::Proposal;
+use bts_protocol::{AccountId, AssetId, ObjectId, ProposalId, TimePointSec, TransactionId};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// What a mutation replaced.
@@ -24,6 +25,10 @@ enum Undo {
     Globals(Box<Globals>),
     /// A transaction id entered the duplicate-check window.
     RecentTx(TransactionId),
+    /// A proposal was created, modified or removed: what it was before (`None`: it did not exist).
+    Proposal(ProposalId, Option<Box<Proposal>>),
+    /// The proposal counter moved on.
+    NextProposal(u64),
 }
 
 /// Everything transactions read and write, plus the witnesses and committee.
@@ -38,6 +43,9 @@ pub(crate) struct State {
     pub(crate) witnesses: Vec<Witness>,
     pub(crate) committee: Vec<CommitteeMember>,
     globals: Globals,
+    /// Open proposals (1.10.N) by instance, and the next instance to hand out.
+    proposals: BTreeMap<u64, Proposal>,
+    next_proposal: u64,
     /// Ids of transactions not yet expired, for the duplicate check (`transaction_index`).
     recent_txs: BTreeMap<TransactionId, TimePointSec>,
     undo: Vec<Undo>,
@@ -56,6 +64,8 @@ impl State {
             witnesses: Vec::new(),
             committee: Vec::new(),
             globals,
+            proposals: BTreeMap::new(),
+            next_proposal: 0,
             recent_txs: BTreeMap::new(),
             undo: Vec::new(),
             changed: BTreeSet::new(),
@@ -117,8 +127,25 @@ impl State {
         &self.globals
     }
 
+    /// The first vote id not yet handed out (`next_available_vote_id`): one past the witnesses'
+    /// and committee members' votes.
+    pub(crate) fn next_vote_id(&self) -> u32 {
+        let witnesses = self.witnesses.iter().skip(1).map(|w| w.vote_id.instance());
+        let members = self.committee.iter().map(|m| m.vote_id.instance());
+        witnesses.chain(members).max().map_or(0, |m| m + 1)
+    }
+
     pub(crate) fn is_recent_tx(&self, id: &TransactionId) -> bool {
         self.recent_txs.contains_key(id)
+    }
+
+    pub(crate) fn proposal(&self, id: ProposalId) -> Option<&Proposal> {
+        self.proposals.get(&id.instance())
+    }
+
+    /// Open proposals in id order.
+    pub(crate) fn proposals(&self) -> impl Iterator<Item = &Proposal> {
+        self.proposals.values()
     }
 
     // --- Mutations (recorded for undo) ---
@@ -221,6 +248,37 @@ impl State {
         self.recent_txs.retain(|_, expiration| *expiration >= now);
     }
 
+    /// Creates a proposal with the next id, which `make` receives.
+    pub(crate) fn create_proposal(&mut self, make: impl FnOnce(ProposalId) -> Proposal) -> ProposalId {
+        let id = ProposalId::new(self.next_proposal).expect("proposal counts stay far below 2^48");
+        self.undo.push(Undo::NextProposal(self.next_proposal));
+        self.next_proposal += 1;
+        self.set_proposal(id, Some(make(id)));
+        id
+    }
+
+    /// Modifies an open proposal; unknown ids are ignored.
+    pub(crate) fn modify_proposal(&mut self, id: ProposalId, f: impl FnOnce(&mut Proposal)) {
+        if let Some(mut p) = self.proposal(id).cloned() {
+            f(&mut p);
+            self.set_proposal(id, Some(p));
+        }
+    }
+
+    /// Removes a proposal (executed, expired or deleted).
+    pub(crate) fn remove_proposal(&mut self, id: ProposalId) {
+        self.set_proposal(id, None);
+    }
+
+    fn set_proposal(&mut self, id: ProposalId, value: Option<Proposal>) {
+        let before = match value {
+            Some(p) => self.proposals.insert(id.instance(), p),
+            None => self.proposals.remove(&id.instance()),
+        };
+        self.changed.insert(id.into());
+        self.undo.push(Undo::Proposal(id, before.map(Box::new)));
+    }
+
     /// Marks an object as changed (for objects modified outside the mutators).
     pub(crate) fn mark_changed(&mut self, id: ObjectId) {
         self.changed.insert(id);
@@ -256,6 +314,15 @@ impl State {
                 Undo::RecentTx(id) => {
                     self.recent_txs.remove(&id);
                 }
+                Undo::Proposal(id, before) => match before {
+                    Some(p) => {
+                        self.proposals.insert(id.instance(), *p);
+                    }
+                    None => {
+                        self.proposals.remove(&id.instance());
+                    }
+                },
+                Undo::NextProposal(n) => self.next_proposal = n,
             }
         }
     }

@@ -5,7 +5,10 @@
 
 use super::errors;
 use bts_protocol::name::is_valid_name;
-use bts_protocol::{AccountCreate, ChainId, Operation, Prefix, PublicKey, SignedTransaction, Transaction, VoteType};
+use bts_protocol::{
+    AccountCreate, AccountId, AccountOptions, AccountUpdate, ChainId, FlatSet, Operation, Prefix, ProposalCreate,
+    ProposalUpdate, PublicKey, SignedTransaction, Transaction, VoteType,
+};
 use bts_rpc::FcException;
 use std::collections::BTreeSet;
 
@@ -38,15 +41,90 @@ pub(crate) fn validate_transaction(tx: &Transaction) -> Result<(), FcException> 
 
 /// Each operation's `validate()`, with the node's assertion texts.
 pub(crate) fn validate_operation(op: &Operation) -> Result<(), FcException> {
-    ensure(op.fee().amount >= 0, "fee.amount >= 0", "")?;
+    if let Operation::AccountUpdate(u) = op {
+        // The one operation whose first check is not the fee's.
+        ensure(u.account != AccountId::TEMP, "account != GRAPHENE_TEMP_ACCOUNT", "")?;
+    }
+    if !matches!(op, Operation::ProposalCreate(_)) {
+        // proposal_create::validate has no fee check (the evaluator's prepare_fee has one).
+        ensure(op.fee().amount >= 0, "fee.amount >= 0", "")?;
+    }
     match op {
         Operation::Transfer(t) => {
             ensure(t.from != t.to, "from != to", "")?;
             ensure(t.amount.amount > 0, "amount.amount > 0", "")
         }
         Operation::AccountCreate(c) => validate_account_create(c),
+        Operation::AccountUpdate(u) => validate_account_update(u),
         Operation::AccountUpgrade(_) => Ok(()),
+        Operation::ProposalCreate(p) => validate_proposal_create(p),
+        Operation::ProposalUpdate(p) => validate_proposal_update(p),
     }
+}
+
+fn validate_account_update(op: &AccountUpdate) -> Result<(), FcException> {
+    ensure(op.account != AccountId::COMMITTEE, "account != account_id_type()", "")?;
+    let has_action = op.owner.is_some() || op.active.is_some() || op.new_options.is_some();
+    ensure(has_action, "has_action", "")?;
+    // "imposible" is the node's spelling.
+    if let Some(owner) = &op.owner {
+        ensure(owner.num_auths() != 0, "owner->num_auths() != 0", "")?;
+        ensure(owner.address_auths.is_empty(), "owner->address_auths.size() == 0", "")?;
+        ensure(
+            !owner.is_impossible(),
+            "!owner->is_impossible()",
+            "cannot update an account with an imposible owner authority threshold",
+        )?;
+    }
+    if let Some(active) = &op.active {
+        ensure(active.num_auths() != 0, "active->num_auths() != 0", "")?;
+        ensure(active.address_auths.is_empty(), "active->address_auths.size() == 0", "")?;
+        ensure(
+            !active.is_impossible(),
+            "!active->is_impossible()",
+            "cannot update an account with an imposible active authority threshold",
+        )?;
+    }
+    op.new_options.as_ref().map_or(Ok(()), validate_options)
+}
+
+fn validate_proposal_create(op: &ProposalCreate) -> Result<(), FcException> {
+    ensure(!op.proposed_ops.is_empty(), "!proposed_ops.empty()", "")?;
+    op.proposed_ops.iter().try_for_each(|w| validate_operation(&w.op))
+}
+
+fn validate_proposal_update(op: &ProposalUpdate) -> Result<(), FcException> {
+    let empty = op.active_approvals_to_add.is_empty()
+        && op.active_approvals_to_remove.is_empty()
+        && op.owner_approvals_to_add.is_empty()
+        && op.owner_approvals_to_remove.is_empty()
+        && op.key_approvals_to_add.is_empty()
+        && op.key_approvals_to_remove.is_empty();
+    ensure(
+        !empty,
+        "!(active_approvals_to_add.empty() && active_approvals_to_remove.empty() && owner_approvals_to_add.empty() && \
+         owner_approvals_to_remove.empty() && key_approvals_to_add.empty() && key_approvals_to_remove.empty())",
+        "",
+    )?;
+    fn disjoint<T: Ord>(add: &FlatSet<T>, remove: &FlatSet<T>, expr: &str) -> Result<(), FcException> {
+        let both = remove.iter().any(|r| add.contains(r));
+        ensure(!both, expr, "Cannot add and remove approval at the same time.")
+    }
+    disjoint(
+        &op.active_approvals_to_add,
+        &op.active_approvals_to_remove,
+        "active_approvals_to_add.find(a) == active_approvals_to_add.end()",
+    )?;
+    disjoint(
+        &op.owner_approvals_to_add,
+        &op.owner_approvals_to_remove,
+        "owner_approvals_to_add.find(a) == owner_approvals_to_add.end()",
+    )?;
+    disjoint(
+        &op.key_approvals_to_add,
+        &op.key_approvals_to_remove,
+        "key_approvals_to_add.find(a) == key_approvals_to_add.end()",
+    )
 }
 
 fn validate_account_create(op: &AccountCreate) -> Result<(), FcException> {
@@ -75,10 +153,14 @@ fn validate_account_create(op: &AccountCreate) -> Result<(), FcException> {
         "!active.is_impossible()",
         "cannot create an account with an imposible active authority threshold",
     )?;
-    // account_options::validate: every wanted witness and committee member must be voted for.
-    let votes = |kind| op.options.votes.iter().filter(|v| v.kind() == Some(kind)).count();
-    let needed_witnesses = usize::from(op.options.num_witness).saturating_sub(votes(VoteType::Witness));
-    let needed_committee = usize::from(op.options.num_committee).saturating_sub(votes(VoteType::Committee));
+    validate_options(&op.options)
+}
+
+/// `account_options::validate`: every wanted witness and committee member must be voted for.
+fn validate_options(options: &AccountOptions) -> Result<(), FcException> {
+    let votes = |kind| options.votes.iter().filter(|v| v.kind() == Some(kind)).count();
+    let needed_witnesses = usize::from(options.num_witness).saturating_sub(votes(VoteType::Witness));
+    let needed_committee = usize::from(options.num_committee).saturating_sub(votes(VoteType::Committee));
     ensure(
         needed_witnesses == 0 && needed_committee == 0,
         "needed_witnesses == 0 && needed_committee == 0",

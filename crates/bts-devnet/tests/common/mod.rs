@@ -47,6 +47,7 @@ impl Net {
             memo_key: alice,
             balance: 100_000_000,
             lifetime_member: false,
+            committee_member: false,
         });
         let time = config.genesis_time;
         Net {

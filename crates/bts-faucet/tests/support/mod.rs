@@ -168,6 +168,7 @@ pub async fn devnet(nodes: usize) -> Devnet {
             memo_key: key,
             balance: 1_000_000_000,
             lifetime_member,
+            committee_member: false,
         });
     }
     Devnet::start_local("faucet-test", config, nodes, ServerConfig::admin())

@@ -6,8 +6,9 @@
 #![allow(dead_code, unreachable_pub)] // Reason: each test binary uses a different subset.
 
 use bts_protocol::{
-    AccountCreate, AccountId, AccountOptions, AccountUpgrade, Asset, AssetId, Authority, BlockId, Memo, Operation,
-    Prefix, PrivateKey, PublicKey, TimePointSec, Transaction, Transfer, VoteId, VoteType,
+    AccountCreate, AccountId, AccountOptions, AccountUpdate, AccountUpgrade, Asset, AssetId, Authority, BlockId,
+    FlatSet, Memo, OpWrapper, Operation, Prefix, PrivateKey, ProposalCreate, ProposalId, ProposalUpdate, PublicKey,
+    TimePointSec, Transaction, Transfer, VoteId, VoteType,
 };
 
 /// SplitMix64: tiny, fast and good enough to spread test inputs.
@@ -175,8 +176,15 @@ impl Rng {
         options
     }
 
+    /// An operation of every supported kind; proposals wrap random operations, nested at most
+    /// two levels deep.
     pub fn operation(&mut self, prefix: Prefix) -> Operation {
-        match self.below(3) {
+        self.nested_operation(prefix, 0)
+    }
+
+    fn nested_operation(&mut self, prefix: Prefix, depth: u32) -> Operation {
+        let kinds = if depth < 2 { 6 } else { 5 };
+        match self.below(kinds) {
             0 => {
                 let memo = self.chance(2).then(|| Memo {
                     from: self.public_key(prefix),
@@ -206,10 +214,52 @@ impl Rng {
                 extensions: Default::default(),
             }
             .into(),
-            _ => AccountUpgrade {
+            2 => AccountUpgrade {
                 fee: self.asset(),
                 account_to_upgrade: self.account(),
                 upgrade_to_lifetime_member: self.chance(2),
+                extensions: Default::default(),
+            }
+            .into(),
+            3 => AccountUpdate {
+                fee: self.asset(),
+                account: self.account(),
+                owner: self.chance(2).then(|| self.authority(prefix)),
+                active: self.chance(2).then(|| self.authority(prefix)),
+                new_options: self.chance(2).then(|| self.options(prefix)),
+                extensions: Default::default(),
+            }
+            .into(),
+            4 => {
+                let accounts =
+                    |rng: &mut Rng| -> FlatSet<AccountId> { (0..rng.below(3)).map(|_| rng.account()).collect() };
+                let keys = |rng: &mut Rng| -> FlatSet<PublicKey> {
+                    (0..rng.below(3)).map(|_| rng.public_key(prefix)).collect()
+                };
+                ProposalUpdate {
+                    fee: self.asset(),
+                    fee_paying_account: self.account(),
+                    proposal: ProposalId::new(self.spread(1 << 40)).expect("fits in 48 bits"),
+                    active_approvals_to_add: accounts(self),
+                    active_approvals_to_remove: accounts(self),
+                    owner_approvals_to_add: accounts(self),
+                    owner_approvals_to_remove: accounts(self),
+                    key_approvals_to_add: keys(self),
+                    key_approvals_to_remove: keys(self),
+                    extensions: Default::default(),
+                }
+                .into()
+            }
+            _ => ProposalCreate {
+                fee: self.asset(),
+                fee_paying_account: self.account(),
+                expiration_time: TimePointSec(self.next() as u32),
+                proposed_ops: (0..1 + self.below(3))
+                    .map(|_| OpWrapper {
+                        op: self.nested_operation(prefix, depth + 1),
+                    })
+                    .collect(),
+                review_period_seconds: self.chance(2).then(|| self.spread(u64::from(u32::MAX)) as u32),
                 extensions: Default::default(),
             }
             .into(),

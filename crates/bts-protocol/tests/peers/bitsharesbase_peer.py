@@ -19,17 +19,33 @@ from bitsharesbase.account import PublicKey
 from bitsharesbase.signedtransactions import Signed_Transaction
 from graphenebase.ecdsa import verify_message
 
-OPERATIONS = {0: operations.Transfer, 5: operations.Account_create, 8: operations.Account_upgrade}
+OPERATIONS = {
+    0: operations.Transfer,
+    5: operations.Account_create,
+    6: operations.Account_update,
+    8: operations.Account_upgrade,
+    22: operations.Proposal_create,
+    23: operations.Proposal_update,
+}
+
+
+def operation(tag, payload, prefix):
+    """python-bitshares' object for one operation in node JSON, proposed operations included."""
+    payload = dict(payload, prefix=prefix)
+    if payload.get("memo"):
+        payload["memo"] = dict(payload["memo"])
+    if tag == 22:
+        payload["proposed_ops"] = [{"op": operation(*w["op"], prefix)} for w in payload["proposed_ops"]]
+    if tag == 23:
+        # Proposal_update reads keys with the default prefix only; the bytes carry no prefix.
+        for field in ("key_approvals_to_add", "key_approvals_to_remove"):
+            payload[field] = [format(PublicKey(k, prefix=prefix), "BTS") for k in payload[field]]
+    return OPERATIONS[tag](**payload)
 
 
 def build(case):
     prefix = case["prefix"]
-    ops = []
-    for tag, payload in case["tx"]["operations"]:
-        payload = dict(payload, prefix=prefix)
-        if payload.get("memo"):
-            payload["memo"] = dict(payload["memo"])
-        ops.append(OPERATIONS[tag](**payload))
+    ops = [operation(tag, payload, prefix) for tag, payload in case["tx"]["operations"]]
     tx = case["tx"]
     return Signed_Transaction(
         ref_block_num=tx["ref_block_num"],

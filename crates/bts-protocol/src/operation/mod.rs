@@ -1,16 +1,22 @@
-//! The operations bts-infra builds and checks: `transfer` (0), `account_create` (5) and
-//! `account_upgrade` (8).
+//! The operations bts-infra builds and checks: `transfer` (0), `account_create` (5),
+//! `account_update` (6), `account_upgrade` (8), `proposal_create` (22) and `proposal_update` (23).
 //!
 //! An operation is a `static_variant`: JSON `[tag, {fields}]` with a numeric tag, raw
 //! `varint(tag) || fields`. Other tags are a clear error, never a panic; the message names the
 //! operation when it is one the protocol defines.
 
+mod account;
+mod proposal;
+mod transfer;
+
+pub use account::{AccountCreate, AccountUpdate, AccountUpgrade};
+pub use proposal::{OpWrapper, ProposalCreate, ProposalUpdate};
+pub use transfer::{Memo, Transfer};
+
 use crate::asset::Asset;
-use crate::authority::{AccountCreateExtensions, AccountOptions, Authority, Extensions};
+use crate::authority::Authority;
 use crate::id::AccountId;
-use crate::json;
 use crate::keys::PublicKey;
-use crate::name;
 use crate::raw::{self, Pack, RawError, Reader, Unpack};
 use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::ser::SerializeTuple;
@@ -21,113 +27,6 @@ use thiserror::Error;
 /// `GRAPHENE_100_PERCENT`: percentages are in hundredths of a percent.
 pub const PERCENT_100: u16 = 10_000;
 
-/// `transfer_operation`: move an amount from one account to another, with an optional memo.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Transfer {
-    /// Fee paid by `from`.
-    pub fee: Asset,
-    /// Sender.
-    pub from: AccountId,
-    /// Receiver.
-    pub to: AccountId,
-    /// Amount sent.
-    pub amount: Asset,
-    /// Encrypted memo, if any.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memo: Option<Memo>,
-    /// Always empty.
-    #[serde(default)]
-    pub extensions: Extensions,
-}
-
-crate::impl_raw_struct!(Transfer {
-    fee,
-    from,
-    to,
-    amount,
-    memo,
-    extensions
-});
-
-/// `memo_data`: a message encrypted from one key to another.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Memo {
-    /// Sender's memo key.
-    pub from: PublicKey,
-    /// Receiver's memo key.
-    pub to: PublicKey,
-    /// Nonce of the shared-secret derivation.
-    #[serde(with = "json::u64_compat")]
-    pub nonce: u64,
-    /// Ciphertext (hex in JSON).
-    #[serde(with = "json::hex_bytes")]
-    pub message: Vec<u8>,
-}
-
-crate::impl_raw_struct!(Memo {
-    from,
-    to,
-    nonce,
-    message
-});
-
-/// `account_create_operation`: register a new account.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountCreate {
-    /// Fee paid by the registrar.
-    pub fee: Asset,
-    /// Pays the fee; must be a lifetime member.
-    pub registrar: AccountId,
-    /// Receives `referrer_percent` of the new account's referral rewards; must be a member.
-    pub referrer: AccountId,
-    /// Referrer's share in hundredths of a percent (7000 = 70%).
-    pub referrer_percent: u16,
-    /// The new account's name.
-    pub name: String,
-    /// Owner authority.
-    pub owner: Authority,
-    /// Active authority.
-    pub active: Authority,
-    /// Memo key and voting settings.
-    pub options: AccountOptions,
-    /// Always empty here.
-    #[serde(default)]
-    pub extensions: AccountCreateExtensions,
-}
-
-crate::impl_raw_struct!(AccountCreate {
-    fee,
-    registrar,
-    referrer,
-    referrer_percent,
-    name,
-    owner,
-    active,
-    options,
-    extensions
-});
-
-/// `account_upgrade_operation`: make an account a lifetime (or annual) member.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AccountUpgrade {
-    /// Fee paid by the account.
-    pub fee: Asset,
-    /// The account to upgrade.
-    pub account_to_upgrade: AccountId,
-    /// Lifetime membership if true, annual otherwise.
-    pub upgrade_to_lifetime_member: bool,
-    /// Always empty.
-    #[serde(default)]
-    pub extensions: Extensions,
-}
-
-crate::impl_raw_struct!(AccountUpgrade {
-    fee,
-    account_to_upgrade,
-    upgrade_to_lifetime_member,
-    extensions
-});
-
 /// An operation of a kind bts-infra supports.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Operation {
@@ -135,8 +34,26 @@ pub enum Operation {
     Transfer(Transfer),
     /// Tag 5.
     AccountCreate(AccountCreate),
+    /// Tag 6.
+    AccountUpdate(AccountUpdate),
     /// Tag 8.
     AccountUpgrade(AccountUpgrade),
+    /// Tag 22.
+    ProposalCreate(ProposalCreate),
+    /// Tag 23.
+    ProposalUpdate(ProposalUpdate),
+}
+
+/// The authorities an operation needs (`get_required_active_authorities`, `..._owner_...` and
+/// the other authorities): the transaction carrying it must satisfy every one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Required {
+    /// Accounts whose active authority (or owner authority) must approve.
+    pub active: Vec<AccountId>,
+    /// Accounts whose owner authority must approve.
+    pub owner: Vec<AccountId>,
+    /// Other authorities, such as a key approving a proposal directly.
+    pub other: Vec<Authority>,
 }
 
 /// An operation that breaks one of the node's `validate()` rules.
@@ -160,13 +77,30 @@ fn check(ok: bool, assertion: &'static str, detail: impl FnOnce() -> String) -> 
     }
 }
 
+/// Applies the same expression to the operation inside any variant.
+macro_rules! each {
+    ($self:expr, $op:ident => $e:expr) => {
+        match $self {
+            Operation::Transfer($op) => $e,
+            Operation::AccountCreate($op) => $e,
+            Operation::AccountUpdate($op) => $e,
+            Operation::AccountUpgrade($op) => $e,
+            Operation::ProposalCreate($op) => $e,
+            Operation::ProposalUpdate($op) => $e,
+        }
+    };
+}
+
 impl Operation {
     /// The `static_variant` tag.
     pub const fn tag(&self) -> u64 {
         match self {
             Operation::Transfer(_) => 0,
             Operation::AccountCreate(_) => 5,
+            Operation::AccountUpdate(_) => 6,
             Operation::AccountUpgrade(_) => 8,
+            Operation::ProposalCreate(_) => 22,
+            Operation::ProposalUpdate(_) => 23,
         }
     }
 
@@ -177,20 +111,12 @@ impl Operation {
 
     /// The fee.
     pub fn fee(&self) -> Asset {
-        match self {
-            Operation::Transfer(op) => op.fee,
-            Operation::AccountCreate(op) => op.fee,
-            Operation::AccountUpgrade(op) => op.fee,
-        }
+        each!(self, op => op.fee)
     }
 
     /// Sets the fee (after asking the node with `get_required_fees`).
     pub fn set_fee(&mut self, fee: Asset) {
-        match self {
-            Operation::Transfer(op) => op.fee = fee,
-            Operation::AccountCreate(op) => op.fee = fee,
-            Operation::AccountUpgrade(op) => op.fee = fee,
-        }
+        each!(self, op => op.fee = fee)
     }
 
     /// The account that pays the fee and must sign (`fee_payer`).
@@ -198,23 +124,72 @@ impl Operation {
         match self {
             Operation::Transfer(op) => op.from,
             Operation::AccountCreate(op) => op.registrar,
+            Operation::AccountUpdate(op) => op.account,
             Operation::AccountUpgrade(op) => op.account_to_upgrade,
+            Operation::ProposalCreate(op) => op.fee_paying_account,
+            Operation::ProposalUpdate(op) => op.fee_paying_account,
         }
     }
 
-    /// Every public key the operation mentions, to check they carry the chain's prefix.
+    /// The authorities the operation needs. The fee payer's active authority, except for an
+    /// `account_update` that replaces the owner (the owner must approve), and a
+    /// `proposal_update`, which also needs every approval it adds or removes. A proposal needs
+    /// only its proposer: what it wraps is approved later, on chain.
+    pub fn required_authorities(&self) -> Required {
+        let mut required = Required::default();
+        match self {
+            Operation::AccountUpdate(op) if op.is_owner_update() => required.owner.push(op.account),
+            Operation::ProposalUpdate(op) => {
+                required.active.push(op.fee_paying_account);
+                required.active.extend(op.active_approvals_to_add.iter());
+                required.active.extend(op.active_approvals_to_remove.iter());
+                required.owner.extend(op.owner_approvals_to_add.iter());
+                required.owner.extend(op.owner_approvals_to_remove.iter());
+                // One authority that every listed key must sign, as the node builds it.
+                let keys: crate::flat::FlatMap<PublicKey, u16> = (op.key_approvals_to_add.iter())
+                    .chain(op.key_approvals_to_remove.iter())
+                    .map(|k| (*k, 1))
+                    .collect();
+                if !keys.is_empty() {
+                    required.other.push(Authority {
+                        weight_threshold: keys.len() as u32,
+                        account_auths: Default::default(),
+                        key_auths: keys,
+                        address_auths: Default::default(),
+                    });
+                }
+            }
+            _ => required.active.push(self.fee_payer()),
+        }
+        required
+    }
+
+    /// Every public key the operation mentions (those of proposed operations included), to check
+    /// they carry the chain's prefix.
     pub fn public_keys(&self) -> Vec<&PublicKey> {
+        fn authority(a: &Authority) -> impl Iterator<Item = &PublicKey> {
+            a.key_auths.iter().map(|(k, _)| k)
+        }
         match self {
             Operation::Transfer(op) => op.memo.iter().flat_map(|m| [&m.from, &m.to]).collect(),
-            Operation::AccountCreate(op) => op
-                .owner
-                .key_auths
-                .iter()
-                .chain(op.active.key_auths.iter())
-                .map(|(k, _)| k)
+            Operation::AccountCreate(op) => authority(&op.owner)
+                .chain(authority(&op.active))
                 .chain([&op.options.memo_key])
                 .collect(),
+            Operation::AccountUpdate(op) => op
+                .owner
+                .iter()
+                .chain(&op.active)
+                .flat_map(authority)
+                .chain(op.new_options.iter().map(|o| &o.memo_key))
+                .collect(),
             Operation::AccountUpgrade(_) => Vec::new(),
+            Operation::ProposalCreate(op) => op.proposed_ops.iter().flat_map(|w| w.op.public_keys()).collect(),
+            Operation::ProposalUpdate(op) => op
+                .key_approvals_to_add
+                .iter()
+                .chain(op.key_approvals_to_remove.iter())
+                .collect(),
         }
     }
 
@@ -229,6 +204,7 @@ impl Operation {
                 .collect(),
             ..a
         };
+        let keys = |set: crate::flat::FlatSet<PublicKey>| set.iter().map(|k| k.with_prefix(prefix)).collect();
         match self {
             Operation::Transfer(mut op) => {
                 if let Some(memo) = op.memo.as_mut() {
@@ -243,7 +219,26 @@ impl Operation {
                 op.options.memo_key = op.options.memo_key.with_prefix(prefix);
                 Operation::AccountCreate(op)
             }
+            Operation::AccountUpdate(mut op) => {
+                op.owner = op.owner.map(authority);
+                op.active = op.active.map(authority);
+                if let Some(options) = op.new_options.as_mut() {
+                    options.memo_key = options.memo_key.with_prefix(prefix);
+                }
+                Operation::AccountUpdate(op)
+            }
             op @ Operation::AccountUpgrade(_) => op,
+            Operation::ProposalCreate(mut op) => {
+                for w in &mut op.proposed_ops {
+                    w.op = w.op.clone().with_key_prefix(prefix);
+                }
+                Operation::ProposalCreate(op)
+            }
+            Operation::ProposalUpdate(mut op) => {
+                op.key_approvals_to_add = keys(op.key_approvals_to_add);
+                op.key_approvals_to_remove = keys(op.key_approvals_to_remove);
+                Operation::ProposalUpdate(op)
+            }
         }
     }
 
@@ -260,36 +255,13 @@ impl Operation {
                     format!("amount is {}", op.amount.amount)
                 })
             }
-            Operation::AccountCreate(op) => validate_account_create(op),
+            Operation::AccountCreate(op) => account::validate_account_create(op),
+            Operation::AccountUpdate(op) => account::validate_account_update(op),
             Operation::AccountUpgrade(_) => Ok(()),
+            Operation::ProposalCreate(op) => proposal::validate_proposal_create(op),
+            Operation::ProposalUpdate(op) => proposal::validate_proposal_update(op),
         }
     }
-}
-
-fn validate_account_create(op: &AccountCreate) -> Result<(), InvalidOperation> {
-    if let Err(e) = name::is_valid_name(&op.name) {
-        return check(false, "is_valid_name( name )", || e.to_string());
-    }
-    check(
-        op.referrer_percent <= PERCENT_100,
-        "referrer_percent <= GRAPHENE_100_PERCENT",
-        || format!("{} exceeds {PERCENT_100}", op.referrer_percent),
-    )?;
-    for (role, auth) in [("owner", &op.owner), ("active", &op.active)] {
-        check(auth.num_auths() != 0, "num_auths() != 0", || {
-            format!("{role} authority is empty")
-        })?;
-        check(auth.address_auths.is_empty(), "address_auths.size() == 0", || {
-            format!("{role} authority uses addresses")
-        })?;
-        check(!auth.is_impossible(), "!is_impossible()", || {
-            format!("cannot create an account with an impossible {role} authority threshold")
-        })?;
-    }
-    op.options.validate().map_err(|msg| InvalidOperation {
-        assertion: "needed_witnesses == 0 && needed_committee == 0",
-        detail: msg.to_owned(),
-    })
 }
 
 /// The protocol's name for an operation tag (tags 0 to 53), for error messages.
@@ -359,18 +331,17 @@ fn unsupported(tag: u64) -> String {
         Some(name) => format!("operation {tag} ({name})"),
         None => format!("operation {tag}"),
     };
-    format!("{what} is not supported: bts-infra handles transfer (0), account_create (5) and account_upgrade (8)")
+    format!(
+        "{what} is not supported: bts-infra handles transfer (0), account_create (5), account_update (6), \
+         account_upgrade (8), proposal_create (22) and proposal_update (23)"
+    )
 }
 
 impl Serialize for Operation {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut t = s.serialize_tuple(2)?;
         t.serialize_element(&self.tag())?;
-        match self {
-            Operation::Transfer(op) => t.serialize_element(op)?,
-            Operation::AccountCreate(op) => t.serialize_element(op)?,
-            Operation::AccountUpgrade(op) => t.serialize_element(op)?,
-        }
+        each!(self, op => t.serialize_element(op)?);
         t.end()
     }
 }
@@ -391,7 +362,10 @@ impl<'de> Deserialize<'de> for Operation {
                 let op = match tag {
                     0 => Operation::Transfer(seq.next_element()?.ok_or_else(missing)?),
                     5 => Operation::AccountCreate(seq.next_element()?.ok_or_else(missing)?),
+                    6 => Operation::AccountUpdate(seq.next_element()?.ok_or_else(missing)?),
                     8 => Operation::AccountUpgrade(seq.next_element()?.ok_or_else(missing)?),
+                    22 => Operation::ProposalCreate(seq.next_element()?.ok_or_else(missing)?),
+                    23 => Operation::ProposalUpdate(seq.next_element()?.ok_or_else(missing)?),
                     other => return Err(de::Error::custom(unsupported(other))),
                 };
                 if seq.next_element::<de::IgnoredAny>()?.is_some() {
@@ -407,11 +381,7 @@ impl<'de> Deserialize<'de> for Operation {
 impl Pack for Operation {
     fn pack(&self, out: &mut Vec<u8>) {
         raw::write_varint(out, self.tag());
-        match self {
-            Operation::Transfer(op) => op.pack(out),
-            Operation::AccountCreate(op) => op.pack(out),
-            Operation::AccountUpgrade(op) => op.pack(out),
-        }
+        each!(self, op => op.pack(out))
     }
 }
 
@@ -420,45 +390,33 @@ impl Unpack for Operation {
         match raw::read_varint(r)? {
             0 => Transfer::unpack(r).map(Operation::Transfer),
             5 => AccountCreate::unpack(r).map(Operation::AccountCreate),
+            6 => AccountUpdate::unpack(r).map(Operation::AccountUpdate),
             8 => AccountUpgrade::unpack(r).map(Operation::AccountUpgrade),
+            22 => ProposalCreate::unpack(r).map(Operation::ProposalCreate),
+            23 => ProposalUpdate::unpack(r).map(Operation::ProposalUpdate),
             other => Err(RawError::invalid("operation", unsupported(other))),
         }
     }
 }
 
-impl From<Transfer> for Operation {
-    fn from(op: Transfer) -> Self {
-        Operation::Transfer(op)
-    }
+macro_rules! from_op {
+    ($($ty:ident),*) => {
+        $(impl From<$ty> for Operation {
+            fn from(op: $ty) -> Self {
+                Operation::$ty(op)
+            }
+        })*
+    };
 }
 
-impl From<AccountCreate> for Operation {
-    fn from(op: AccountCreate) -> Self {
-        Operation::AccountCreate(op)
-    }
-}
-
-impl From<AccountUpgrade> for Operation {
-    fn from(op: AccountUpgrade) -> Self {
-        Operation::AccountUpgrade(op)
-    }
-}
+from_op!(
+    Transfer,
+    AccountCreate,
+    AccountUpdate,
+    AccountUpgrade,
+    ProposalCreate,
+    ProposalUpdate
+);
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn unknown_operations_are_named_errors() {
-        let err = serde_json::from_str::<Operation>(r#"[1, {}]"#).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("operation 1 (limit_order_create) is not supported"),
-            "{err}"
-        );
-        let err = serde_json::from_str::<Operation>(r#"[99, {}]"#).unwrap_err();
-        assert!(err.to_string().contains("operation 99 is not supported"), "{err}");
-        assert!(raw::from_bytes::<Operation>(&[0x16]).is_err());
-        assert!(serde_json::from_str::<Operation>(r#"["transfer", {}]"#).is_err());
-    }
-}
+mod tests;
