@@ -29,6 +29,7 @@ mod metrics;
 mod nodes;
 mod reconcile;
 mod register;
+pub mod registrar;
 mod startup;
 mod state;
 mod stats;

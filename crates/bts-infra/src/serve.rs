@@ -5,9 +5,19 @@ use crate::error::InputError;
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 
-/// Runs `main` on a multi-threaded tokio runtime.
+/// Runs `main` on a multi-threaded tokio runtime, logging at `info` (services).
 pub(crate) fn block_on<T>(main: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
-    init_logging();
+    run(main, "info")
+}
+
+/// Runs a one-shot command's `main`: its result is the output, so the log shows only warnings
+/// and errors unless `RUST_LOG` asks for more.
+pub(crate) fn block_on_quiet<T>(main: impl Future<Output = anyhow::Result<T>>) -> anyhow::Result<T> {
+    run(main, "warn")
+}
+
+fn run<T>(main: impl Future<Output = anyhow::Result<T>>, level: &str) -> anyhow::Result<T> {
+    init_logging(level);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -34,10 +44,10 @@ pub(crate) fn set_log_format(format: LogFormat) {
 
 /// Logs to stderr; `RUST_LOG` picks the level (default `info`). Without a terminal (a container,
 /// a pipe, a file) there are no colour codes: they would land in `docker logs` as escapes.
-fn init_logging() {
+fn init_logging(level: &str) {
     use std::io::IsTerminal;
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr);

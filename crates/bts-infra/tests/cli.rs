@@ -558,7 +558,7 @@ fn sign_refuses_an_unknown_operation() {
     check(
         sign(&["--chain-id", MAINNET, "--wif", WIF], tx).input_error(),
         expect![[r#"
-            error: stdin is not a valid unsigned transaction: operation 1 (limit_order_create) is not supported: bts-infra handles transfer (0), account_create (5) and account_upgrade (8) at line 2 column 27
+            error: stdin is not a valid unsigned transaction: operation 1 (limit_order_create) is not supported: bts-infra handles transfer (0), account_create (5), account_update (6), account_upgrade (8), proposal_create (22) and proposal_update (23) at line 2 column 27
             hint: expected the node's JSON form of an unsigned transaction: {"ref_block_num":N,"ref_block_prefix":N,"expiration":"YYYY-MM-DDTHH:MM:SS","operations":[[TAG,{...}]],"extensions":[]}
         "#]],
     );
@@ -635,6 +635,7 @@ fn help_texts() {
               node         Run a BitShares node: render witness_node's config from a node spec, run it, probe
                            its readiness
               healthcheck  Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
+              registrar    Set up, watch and rotate the faucet's registrar account
               fleet        Deploy and operate a fleet of nodes, gateways and the faucet from one inventory file
               help         Print this message or the help of the given subcommand(s)
 
@@ -741,9 +742,46 @@ fn help_texts() {
               -h, --help                 Print help
 
             Keys from --wif sign first, then keys from --wif-file, each in the order given. Supported
-            operations: transfer (0), account_create (5), account_upgrade (8).
+            operations: transfer (0), account_create (5), account_update (6), account_upgrade (8),
+            proposal_create (22), proposal_update (23).
 
             Example: bts-infra tx sign --chain-id 4018d784...12c8 --wif-file registrar.wif < tx.json
+        "#]],
+    );
+    check(
+        run(&["registrar", "rotate-key", "--help"]).ok(),
+        expect![[r#"
+            Propose a new active key for a committee-owned registrar (a proposal committee members approve)
+
+            Usage: bts-infra registrar rotate-key [OPTIONS] --name <NAME> --new-active-key <PUBKEY> --fee-payer <ACCOUNT> --node <URL>
+
+            Options:
+                  --log-format <FORMAT>        Log format of long-running commands (on stderr): text, coloured
+                                               only on a terminal, or json, one object per line for log shippers
+                                               [env: BTS_LOG_FORMAT=] [default: text]
+                  --name <NAME>                The registrar's account name (or id)
+                  --new-active-key <PUBKEY>    The registrar's new active key (the faucet's new key)
+                  --fee-payer <ACCOUNT>        The account that proposes and pays the proposal's fee (any funded
+                                               account)
+                  --fee-payer-key-file <PATH>  File holding the fee payer's active key (WIF); not needed with
+                                               --dry-run
+                  --expiration <DURATION>      How long committee members have to approve [default: 7days]
+                  --review-period <DURATION>   A review period before the expiration (the proposal then executes
+                                               at its expiration) [default: none, or the chain's committee
+                                               review period when committee-account itself must approve]
+                  --owner-account <ACCOUNT>    The account that owns the registrar [default: committee-account]
+                  --dry-run                    Print the unsigned transaction (node JSON) and stop: for review,
+                                               or to sign elsewhere
+                  --broadcast                  Send the signed transaction and wait for its block
+                  --node <URL>                 A node of the chain: ws://, wss://, http:// or https://
+                  --timeout <DURATION>         How long a call may take; a broadcast waits for its block within
+                                               it [default: 30s]
+                  --json                       Print exactly one JSON object on stdout instead of text
+              -h, --help                       Print help
+
+            The proposal wraps an account_update of the registrar's active authority; any funded account pays
+            its fee. It executes when committee members holding a majority of the committee's weight have
+            approved it (`registrar approve`), or at its expiration when it has a review period.
         "#]],
     );
 }

@@ -66,6 +66,10 @@ pub struct ChainParameters {
     pub accounts_per_fee_scale: u16,
     /// The account fee is shifted left by this much at each scale step.
     pub account_fee_scale_bitshifts: u8,
+    /// The longest a proposal may wait for approvals, in seconds.
+    pub maximum_proposal_lifetime: u32,
+    /// The review period a proposal needs when committee-account must approve it, in seconds.
+    pub committee_proposal_review_period: u32,
     /// Other fields.
     #[serde(flatten)]
     pub rest: Rest,

@@ -81,17 +81,34 @@ impl Chain {
         if !is_core {
             return Err(errors::no_such_asset().into_execution_error());
         }
-        let basic_fee = self.state.globals().basic_fee;
         let mut out = Vec::with_capacity(ops.len());
         for mut op in ops {
-            let fee = self
-                .params
-                .fees
-                .set_fee(&mut op, basic_fee)
-                .map_err(FcException::into_execution_error)?;
-            out.push(json!({"amount": int(fee), "asset_id": "1.3.0"}));
+            out.push(
+                self.set_required_fee(&mut op)
+                    .map_err(FcException::into_execution_error)?,
+            );
         }
         Ok(Value::Array(out))
+    }
+
+    /// Sets the fee of `op` and returns it as `get_required_fees` lists it: a proposal's
+    /// operations get their fees first (they are part of its size), and its entry is
+    /// `[fee, [their entries...]]`.
+    fn set_required_fee(&self, op: &mut Operation) -> Result<Value, FcException> {
+        let inner = match op {
+            Operation::ProposalCreate(p) => Some(
+                (p.proposed_ops.iter_mut())
+                    .map(|w| self.set_required_fee(&mut w.op))
+                    .collect::<Result<Vec<Value>, _>>()?,
+            ),
+            _ => None,
+        };
+        let fee = self.params.fees.set_fee(op, self.state.globals().basic_fee)?;
+        let fee = json!({"amount": int(fee), "asset_id": "1.3.0"});
+        Ok(match inner {
+            Some(inner) => json!([fee, inner]),
+            None => fee,
+        })
     }
 
     /// `validate_transaction`: every check and the full application on a copy of the pending

@@ -127,7 +127,13 @@ impl Net {
         let answer = self
             .db("get_required_fees", serde_json::json!([[op], "1.3.0"]))
             .unwrap();
-        serde_json::from_value(answer[0].clone()).unwrap()
+        // A proposal's entry is `[fee, [its operations' fees]]`.
+        let entry = if answer[0].is_array() {
+            &answer[0][0]
+        } else {
+            &answer[0]
+        };
+        serde_json::from_value(entry.clone()).unwrap()
     }
 
     /// Sets the required fee on `op`.

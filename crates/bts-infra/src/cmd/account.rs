@@ -95,7 +95,7 @@ impl RegisterArgs {
             memo_key: key(Role::Memo)?,
             referrer: self.referrer.clone(),
         };
-        let reply = serve::block_on(async { Ok(client.register(&account).await?) })?;
+        let reply = serve::block_on_quiet(async { Ok(client.register(&account).await?) })?;
         if let Some(message) = reply.error() {
             anyhow::bail!("the faucet refused the registration (HTTP {}): {message}", reply.status);
         }

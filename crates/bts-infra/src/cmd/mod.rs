@@ -9,6 +9,7 @@ mod healthcheck;
 mod key;
 mod name;
 mod node;
+mod registrar;
 mod tx;
 mod up;
 
@@ -42,6 +43,9 @@ pub(crate) enum Command {
     Node(node::NodeCommand),
     /// Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)
     Healthcheck(healthcheck::HealthcheckArgs),
+    /// Set up, watch and rotate the faucet's registrar account
+    #[command(subcommand)]
+    Registrar(registrar::RegistrarCommand),
     /// Deploy and operate a fleet of nodes, gateways and the faucet from one inventory file
     #[command(subcommand)]
     Fleet(fleet::FleetCommand),
@@ -61,6 +65,7 @@ impl Command {
             Command::Gateway(c) => c.run(),
             Command::Node(c) => c.run(),
             Command::Healthcheck(c) => c.run(),
+            Command::Registrar(c) => c.run(),
             Command::Fleet(c) => c.run(),
         }
     }

@@ -26,7 +26,7 @@ pub(crate) enum TxCommand {
     /// Sign an unsigned transaction read from stdin (node JSON) and print it signed
     #[command(
         after_help = "Keys from --wif sign first, then keys from --wif-file, each in the order given. \
-        Supported operations: transfer (0), account_create (5), account_upgrade (8).\n\n\
+        Supported operations: transfer (0), account_create (5), account_update (6), account_upgrade (8), proposal_create (22), proposal_update (23).\n\n\
         Example: bts-infra tx sign --chain-id 4018d784...12c8 --wif-file registrar.wif < tx.json"
     )]
     Sign(SignArgs),
