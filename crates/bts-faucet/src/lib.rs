@@ -85,6 +85,13 @@ impl Faucet {
             })?;
         let shared = Arc::new(Shared::new(config, nodes, store, registrar, metrics));
         let unsettled = shared.reconcile(Duration::ZERO).await;
+        // A registrar about to run dry is said at start, not discovered when registrations fail.
+        let figures = shared.chain_figures().await;
+        if let (Some(balance), Some(fee)) = (figures.balance(), figures.registration_fee())
+            && let Some(warning) = shared.low_balance_warning(&registrar::Funding::new(balance, fee))
+        {
+            tracing::warn!(target: "bts_faucet::startup", "{warning}");
+        }
         tracing::info!(target: "bts_faucet", %addr, database = %url, unsettled, "faucet ready");
         Ok(Faucet { shared, listener, addr })
     }

@@ -15,7 +15,7 @@ use std::time::Duration;
 const METADATA: Metadata<'static> = Metadata::new("bts_faucet", Level::INFO, Some(module_path!()));
 
 /// Every metric: name, kind, unit, description.
-const DECLARED: [(&str, Kind, Option<Unit>, &str); 9] = [
+const DECLARED: [(&str, Kind, Option<Unit>, &str); 12] = [
     (
         "bts_faucet_registrations_total",
         Kind::Counter,
@@ -63,6 +63,24 @@ const DECLARED: [(&str, Kind, Option<Unit>, &str); 9] = [
         Kind::Counter,
         None,
         "Unsettled registrations checked against the chain, by result (confirmed, failed, rebroadcast, unresolved).",
+    ),
+    (
+        "bts_faucet_registrar_balance_satoshis",
+        Kind::Gauge,
+        None,
+        "The registrar's core balance, in satoshis, when last read from the chain (at most 30 s before a scrape).",
+    ),
+    (
+        "bts_faucet_registration_fee_satoshis",
+        Kind::Gauge,
+        None,
+        "What one registration costs now (the node's fee for the faucet's account_create, fee scaling included), in satoshis.",
+    ),
+    (
+        "bts_faucet_registrations_left",
+        Kind::Gauge,
+        None,
+        "How many registrations the registrar's balance pays for at the current fee.",
     ),
     (
         "bts_faucet_unsettled_registrations",
@@ -175,6 +193,19 @@ impl Metrics {
         self.recorder
             .register_gauge(&Key::from_name("bts_faucet_unsettled_registrations"), &METADATA)
             .set(n as f64);
+    }
+
+    /// The registrar's funding as last read from the chain.
+    pub(crate) fn funding(&self, f: &crate::registrar::Funding) {
+        for (name, value) in [
+            ("bts_faucet_registrar_balance_satoshis", f.balance),
+            ("bts_faucet_registration_fee_satoshis", f.registration_fee),
+            ("bts_faucet_registrations_left", f.registrations_left),
+        ] {
+            self.recorder
+                .register_gauge(&Key::from_name(name), &METADATA)
+                .set(value as f64);
+        }
     }
 
     /// The Prometheus text exposition of every metric.

@@ -6,9 +6,10 @@
 //! object holds the fees still waiting for the next maintenance. Those are the chain's figures
 //! here. A devnet pays no rewards, so they are zero there. All amounts are in satoshis.
 
+use crate::registrar::{Funding, probe_registration};
 use crate::state::Shared;
 use crate::store::{DbStats, Status};
-use bts_protocol::ObjectId;
+use bts_protocol::{AssetId, ObjectId};
 use bts_rpc::api::database;
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -33,6 +34,10 @@ pub(crate) struct ChainFigures {
     pending_fees: Option<i64>,
     /// Vesting part of the pending fees.
     pending_vested_fees: Option<i64>,
+    /// What one registration costs now, fee scaling included.
+    registration_fee: Option<i64>,
+    /// How many registrations the balance pays for at that fee.
+    registrations_left: Option<i64>,
     /// Why figures are missing, when they are.
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
@@ -41,6 +46,18 @@ pub(crate) struct ChainFigures {
 /// An amount as the node writes it: a number, or a string beyond 32 bits.
 fn amount(v: &Value) -> Option<i64> {
     v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+}
+
+impl ChainFigures {
+    /// The registrar's core balance, when it was read.
+    pub(crate) fn balance(&self) -> Option<i64> {
+        self.balance
+    }
+
+    /// What one registration costs, when it was read.
+    pub(crate) fn registration_fee(&self) -> Option<i64> {
+        self.registration_fee
+    }
 }
 
 impl Shared {
@@ -52,8 +69,9 @@ impl Shared {
         Ok(render_json(self, &db, &chain))
     }
 
-    /// The chain's figures, at most [`CHAIN_FIGURES_TTL`] old.
-    async fn chain_figures(&self) -> ChainFigures {
+    /// The chain's figures, at most [`CHAIN_FIGURES_TTL`] old; reading them fresh also updates
+    /// the funding metrics (`/metrics` calls this before rendering).
+    pub(crate) async fn chain_figures(&self) -> ChainFigures {
         let cached = self.chain_figures.lock().expect("never poisoned").clone();
         if let Some((at, figures)) = cached
             && at.elapsed() < CHAIN_FIGURES_TTL
@@ -95,13 +113,47 @@ impl Shared {
             .await?;
         let stats = objects.first().cloned().flatten().unwrap_or_default();
         let vesting = objects.get(1).cloned().flatten();
+        let balance = balances.get(0).and_then(|b| amount(&b["amount"]));
+        let funding = self.funding(balance.unwrap_or(0)).await?;
         Ok(ChainFigures {
-            balance: balances.get(0).and_then(|b| amount(&b["amount"])),
+            balance,
+            registration_fee: Some(funding.registration_fee),
+            registrations_left: Some(funding.registrations_left),
             cashback_vesting_balance: Some(vesting.and_then(|v| amount(&v["balance"]["amount"])).unwrap_or(0)),
             lifetime_fees_paid: amount(&stats["lifetime_fees_paid"]),
             pending_fees: amount(&stats["pending_fees"]),
             pending_vested_fees: amount(&stats["pending_vested_fees"]),
             error: None,
+        })
+    }
+
+    /// What `balance` pays for at the current registration fee; updates the metrics.
+    pub(crate) async fn funding(&self, balance: i64) -> Result<Funding, bts_rpc::RpcError> {
+        let probe = probe_registration(
+            self.registrar.id,
+            self.config.registrar_key.public_key(self.config.prefix),
+        );
+        let fees = self
+            .nodes
+            .read("get_required_fees", move |api| {
+                let ops = [probe.clone()];
+                Box::pin(async move { api.get_required_fees(&ops, AssetId::CORE).await })
+            })
+            .await?;
+        let funding = Funding::new(balance, fees.first().map_or(0, |f| f.amount));
+        self.metrics.funding(&funding);
+        Ok(funding)
+    }
+
+    /// The warning to show when the balance pays for fewer registrations than configured.
+    pub(crate) fn low_balance_warning(&self, funding: &Funding) -> Option<String> {
+        let threshold = self.config.low_balance_registrations;
+        (threshold > 0 && funding.registrations_left < i64::try_from(threshold).unwrap_or(i64::MAX)).then(|| {
+            format!(
+                "the registrar's balance pays for {} more registrations (one costs {} satoshis now), fewer than \
+                 registrar.low-balance-registrations = {threshold}: fund {}",
+                funding.registrations_left, funding.registration_fee, self.registrar.name
+            )
         })
     }
 }
@@ -123,7 +175,17 @@ fn render_json(shared: &Shared, db: &DbStats, chain: &ChainFigures) -> Value {
         "fees_paid_satoshis": db.fees_paid,
         "referrer_percent": shared.config.referrer_percent,
         "registrar_on_chain_satoshis": chain,
+        "warnings": warnings(shared, chain),
     })
+}
+
+/// What an operator must act on: the low-balance warning, or figures that could not be read.
+fn warnings(shared: &Shared, chain: &ChainFigures) -> Vec<String> {
+    let funding = chain
+        .registration_fee
+        .map(|fee| Funding::new(chain.balance.unwrap_or(0), fee));
+    let low = funding.as_ref().and_then(|f| shared.low_balance_warning(f));
+    low.into_iter().chain(chain.error.clone()).collect()
 }
 
 /// The HTML page with the same figures as the JSON.
@@ -147,6 +209,9 @@ pub(crate) fn render_html(stats: &Value) -> String {
     let a = &stats["accounts"];
     table("Per day (UTC, last 30 days)", &a["per_day"], "day");
     table("Per referrer", &a["per_referrer"], "referrer");
+    let warnings: String = (stats["warnings"].as_array().into_iter().flatten())
+        .map(|w| format!("<p class=\"warning\"><b>Warning:</b> {}</p>", text(w)))
+        .collect();
     let mut chain = String::new();
     if let Some(map) = stats["registrar_on_chain_satoshis"].as_object() {
         for (k, v) in map {
@@ -156,7 +221,7 @@ pub(crate) fn render_html(stats: &Value) -> String {
     format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>BitShares faucet</title>\
          <style>body{{font-family:sans-serif;max-width:50em;margin:2em auto}}td,th{{padding:.2em 1em;text-align:left}}</style>\
-         </head><body><h1>BitShares onboarding faucet</h1>\
+         </head><body><h1>BitShares onboarding faucet</h1>{warnings}\
          <p>Registrar <b>{registrar}</b> ({id}), referrer share {percent} / 10000. JSON: <code>api/v1/stats</code>.</p>\
          <table><tr><td>accounts registered</td><td>{registered}</td></tr><tr><td>in progress</td><td>{progress}</td></tr>\
          <tr><td>failed</td><td>{failed}</td></tr><tr><td>fees paid (satoshis)</td><td>{fees}</td></tr></table>\

@@ -307,7 +307,10 @@ on_both_databases!(test_mode_and_client);
 async fn stats_and_metrics(backend: Backend) {
     let devnet = support::devnet(1).await;
     let db = TestDb::new(backend).await;
-    let faucet = support::start(support::config(&devnet, support::http_urls(&devnet), &db)).await;
+    let mut config = support::config(&devnet, support::http_urls(&devnet), &db);
+    // More registrations than the devnet registrar's balance pays for: the warning shows.
+    config.low_balance_registrations = 1 << 40;
+    let faucet = support::start(config).await;
     assert_eq!(register(&faucet, "stats-1", Some(REFERRER)).await.status, 201);
     assert_eq!(register(&faucet, "test-faucet-2", None).await.status, 201);
     assert!(register(&faucet, "alice", None).await.error().is_some());
@@ -324,7 +327,24 @@ async fn stats_and_metrics(backend: Backend) {
     let chain = &stats["registrar_on_chain_satoshis"];
     assert_eq!(chain["cashback_vesting_balance"], 0, "no rewards on a devnet");
     assert!(chain["balance"].as_i64().unwrap() > 0 && chain["lifetime_fees_paid"].as_i64().is_some());
+    let (balance, fee) = (
+        chain["balance"].as_i64().unwrap(),
+        chain["registration_fee"].as_i64().unwrap(),
+    );
+    assert!(fee > 0, "{chain}");
+    let left = balance / fee;
+    assert_eq!(chain["registrations_left"], left);
+    let warning = stats["warnings"][0].as_str().unwrap();
+    assert!(
+        warning.starts_with(&format!("the registrar's balance pays for {left} more registrations")),
+        "{warning}"
+    );
     let page = request(faucet.addr, "GET", "/onboarding/stats", &[], b"").await;
+    let text = page.text();
+    assert!(
+        text.contains("<b>Warning:</b> the registrar's balance pays for"),
+        "{text}"
+    );
     assert!(
         page.text().contains("<td>accounts registered</td><td>1</td>"),
         "{}",
@@ -338,6 +358,9 @@ async fn stats_and_metrics(backend: Backend) {
         "bts_faucet_registrations_total{outcome=\"invalid\"} 1",
         "# TYPE bts_faucet_registration_duration_seconds histogram",
         "bts_faucet_fees_paid_satoshis_total",
+        &format!("bts_faucet_registration_fee_satoshis {fee}"),
+        &format!("bts_faucet_registrations_left {left}"),
+        "# HELP bts_faucet_registrar_balance_satoshis",
     ] {
         assert!(metrics.contains(needle), "{needle} missing in\n{metrics}");
     }

@@ -192,6 +192,9 @@ pub struct FaucetConfig {
     pub referrer_percent: u16,
     /// What to do with an unknown or non-member referrer.
     pub unknown_referrer: UnknownReferrer,
+    /// Warn (at start, on the stats page) when the registrar's balance pays for fewer
+    /// registrations than this; 0 turns the warning off.
+    pub low_balance_registrations: u64,
     /// Which names are registered.
     pub names: NamePolicy,
     /// Registration limits.
@@ -215,6 +218,7 @@ impl std::fmt::Debug for FaucetConfig {
             .field("registrar_key", &self.registrar_key)
             .field("referrer_percent", &self.referrer_percent)
             .field("unknown_referrer", &self.unknown_referrer)
+            .field("low_balance_registrations", &self.low_balance_registrations)
             .field("names", &self.names)
             .field("limits", &self.limits)
             .field("proxy", &self.proxy)
@@ -261,6 +265,7 @@ impl FaucetConfig {
             registrar_key,
             referrer_percent: 7000,
             unknown_referrer: UnknownReferrer::UseRegistrar,
+            low_balance_registrations: 1000,
             names: NamePolicy::default(),
             limits: Limits::default(),
             proxy: ProxyConfig {

@@ -70,6 +70,8 @@ pub struct RawRegistrar {
     pub referrer_percent: Option<u16>,
     /// `registrar.unknown-referrer`: `"registrar"` or `"reject"`.
     pub unknown_referrer: Option<String>,
+    /// `registrar.low-balance-registrations`: warn below this many registrations left (0: never).
+    pub low_balance_registrations: Option<u64>,
 }
 
 /// `[names]`: which names are registered.

@@ -152,6 +152,9 @@ pub(super) fn apply_registrar(config: &mut FaucetConfig, raw: &raw::RawRegistrar
         }
         config.referrer_percent = p;
     }
+    if let Some(n) = raw.low_balance_registrations {
+        config.low_balance_registrations = n;
+    }
     config.unknown_referrer = match raw.unknown_referrer.as_deref() {
         None | Some("registrar") => UnknownReferrer::UseRegistrar,
         Some("reject") => UnknownReferrer::Reject,

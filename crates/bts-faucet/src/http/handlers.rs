@@ -96,6 +96,8 @@ pub(super) async fn stats_html(State(shared): State<Arc<Shared>>) -> Result<Html
 
 /// `GET /metrics`: Prometheus text format.
 pub(super) async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    // Refreshes the funding gauges (read from the chain at most every 30 s).
+    shared.chain_figures().await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
         shared.metrics.render(),

@@ -13,10 +13,8 @@ use super::status::describe;
 use super::{NodeArgs, Sending, TxReport, key_file};
 use crate::error::InputError;
 use crate::output::OutputArgs;
-use bts_protocol::{
-    AccountId, AccountUpdate, Asset, Authority, ObjectId, OpWrapper, Operation, ProposalCreate, ProposalId,
-    ProposalUpdate,
-};
+use bts_faucet::registrar;
+use bts_protocol::{Authority, ObjectId, Operation, ProposalId, ProposalUpdate};
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -83,22 +81,11 @@ impl RotateArgs {
                 format!("{}'s active key is already {new_key}: nothing to do", registrar.name),
             ));
         }
-        let update: Operation = AccountUpdate {
-            fee: Asset::core(0),
-            account: registrar.id,
-            owner: None,
-            active: Some(Authority::single_key(new_key)),
-            new_options: None,
-            extensions: Default::default(),
-        }
-        .into();
+        let update = registrar::new_active_key(registrar.id, new_key);
         let params = &chain.parameters;
-        let required = update.required_authorities();
-        let committee_must_approve =
-            required.active.contains(&AccountId::COMMITTEE) || required.owner.contains(&AccountId::COMMITTEE);
         let review = match self.review_period {
             Some(r) => Some(seconds(r, "--review-period")?),
-            None => committee_must_approve.then_some(params.committee_proposal_review_period),
+            None => registrar::required_review_period(&update, params.committee_proposal_review_period),
         };
         let lifetime = seconds(self.expiration, "--expiration")?;
         if lifetime > params.maximum_proposal_lifetime {
@@ -119,15 +106,8 @@ impl RotateArgs {
                     .into(),
             );
         }
-        let proposal: Operation = ProposalCreate {
-            fee: Asset::core(0),
-            fee_paying_account: payer.id,
-            expiration_time: chain.now().await?.saturating_add(lifetime),
-            proposed_ops: vec![OpWrapper { op: update }],
-            review_period_seconds: review,
-            extensions: Default::default(),
-        }
-        .into();
+        let expiration = chain.now().await?.saturating_add(lifetime);
+        let proposal = registrar::proposal(payer.id, update, expiration, review);
         let tx = chain.transaction(vec![proposal]).await?;
         let fee = tx.operations[0].fee().amount;
         let balance = chain.balance(payer.id).await?;

@@ -7,7 +7,8 @@ use super::status::describe;
 use super::{NodeArgs, Sending, TxReport, key_file};
 use crate::error::InputError;
 use crate::output::OutputArgs;
-use bts_protocol::{AccountId, AccountUpdate, AccountUpgrade, Asset, Authority, Operation};
+use bts_faucet::registrar;
+use bts_protocol::{AccountUpgrade, Asset, Authority};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -50,7 +51,7 @@ impl SetupArgs {
         let registrar = chain.account(&self.name, "registrar").await?;
         let owner = chain.account(&self.owner_account, "--owner-account").await?;
         let active_key = chain.public_key(&self.active_key, "--active-key")?;
-        let new_owner = owned_by(owner.id);
+        let new_owner = registrar::owned_by(owner.id);
         let new_active = Authority::single_key(active_key);
         let upgrade = !registrar.is_lifetime_member();
         if upgrade && !self.upgrade {
@@ -90,29 +91,7 @@ impl SetupArgs {
             .hint("the owner key no longer acts for it: change the key with `bts-infra registrar rotate-key`")
             .into());
         }
-        let mut ops: Vec<Operation> = Vec::new();
-        if upgrade {
-            ops.push(
-                AccountUpgrade {
-                    fee: Asset::core(0),
-                    account_to_upgrade: registrar.id,
-                    upgrade_to_lifetime_member: true,
-                    extensions: Default::default(),
-                }
-                .into(),
-            );
-        }
-        ops.push(
-            AccountUpdate {
-                fee: Asset::core(0),
-                account: registrar.id,
-                owner: Some(new_owner),
-                active: change_active.then_some(new_active),
-                new_options: None,
-                extensions: Default::default(),
-            }
-            .into(),
-        );
+        let ops = registrar::setup_operations(registrar.id, upgrade, new_owner, change_active.then_some(new_active));
         let tx = chain.transaction(ops).await?;
         let cost: i64 = tx.operations.iter().map(|op| op.fee().amount).sum();
         let balance = chain.balance(registrar.id).await?;
@@ -145,7 +124,7 @@ impl SetupArgs {
         if report.block_num.is_some() {
             let after = chain.account(&registrar.id.to_string(), "registrar").await?;
             let done = after.is_lifetime_member()
-                && after.owner == owned_by(owner.id)
+                && after.owner == registrar::owned_by(owner.id)
                 && key_satisfies(&after.active, &active_key);
             if !done {
                 anyhow::bail!(
@@ -164,15 +143,5 @@ impl SetupArgs {
             ));
         }
         Ok(report)
-    }
-}
-
-/// The owner authority setup gives an account: `owner` alone, weight 1 of threshold 1.
-fn owned_by(owner: AccountId) -> Authority {
-    Authority {
-        weight_threshold: 1,
-        account_auths: [(owner, 1)].into_iter().collect(),
-        key_auths: Default::default(),
-        address_auths: Default::default(),
     }
 }
