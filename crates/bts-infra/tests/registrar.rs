@@ -295,7 +295,77 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
     assert!(body.get("account").is_some(), "{body}");
     stop(second);
 
-    // A registrar the committee does not own is rotated by its owner, not by proposal.
+    // With a review period the proposal executes at its expiration, not on the last approval.
+    let back = public("faucet key 1");
+    let rotate_back = [
+        "rotate-key",
+        "--name",
+        "new-registrar",
+        "--new-active-key",
+        &back,
+        "--fee-payer",
+        "payer",
+        "--fee-payer-key-file",
+        &payer_file,
+        "--expiration",
+        "20s",
+        "--review-period",
+        "8s",
+        "--broadcast",
+    ];
+    let proposed = registrar(&node, &rotate_back).await;
+    assert_eq!(proposed["results"][0][1], "1.10.1", "{proposed}");
+    let approve = |member: &str, file: String| {
+        [
+            "approve",
+            "--proposal",
+            "1.10.1",
+            "--member",
+            member,
+            "--key-file",
+            &file,
+            "--broadcast",
+        ]
+        .map(str::to_owned)
+    };
+    registrar(&node, &strs(&approve("member-a", dir.wif("member-a")))).await;
+    let b = registrar(&node, &strs(&approve("member-b", dir.wif("member-b")))).await;
+    assert!(
+        b["notes"][0]
+            .as_str()
+            .unwrap()
+            .contains("it executes at its expiration"),
+        "{b}"
+    );
+    let waiting = registrar(&node, &["status", "--name", "new-registrar", "--faucet-key", &back]).await;
+    assert_eq!(waiting["faucet_key_acts"], false, "not before the expiration");
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let now = registrar(&node, &["status", "--name", "new-registrar", "--faucet-key", &back]).await;
+        if now["faucet_key_acts"] == true {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the approved proposal did not execute at its expiration"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+
+    // Refused without sending: an owner account that does not exist, a registrar the committee
+    // does not own (its owner changes the key directly).
+    let no_committee = [
+        "status",
+        "--name",
+        "new-registrar",
+        "--owner-account",
+        "no-such-committee",
+    ];
+    assert!(
+        refused(&node, &no_committee)
+            .await
+            .contains("\"no-such-committee\" does not exist")
+    );
     let not_owned = [
         "rotate-key",
         "--name",
