@@ -189,7 +189,13 @@ impl Session {
                 .changed
                 .iter()
                 .filter(|id| self.watched.contains(id))
-                .filter_map(|id| self.node.with_chain(|c| c.object(*id)))
+                // A removed object (an executed or expired proposal) is announced by its bare id,
+                // as the node does.
+                .map(|id| {
+                    self.node
+                        .with_chain(|c| c.object(*id))
+                        .unwrap_or_else(|| Value::String(id.to_string()))
+                })
                 .collect();
             if !changed.is_empty() {
                 out.push(notice(Notice::new(cb.clone(), &[changed])));

@@ -162,6 +162,11 @@ fn the_committee_takes_back_a_registrar_it_owns() {
     assert_eq!(result, json!([1, "1.10.0"]));
     let pid: ProposalId = "1.10.0".parse().unwrap();
 
+    // The proposal is in the history of the account it would change, as on the node.
+    let history = n
+        .history("get_account_history", json!(["faucet", "1.11.0", 10, "1.11.0"]))
+        .unwrap();
+    assert_eq!(history[0]["op"][0], 22, "{history}");
     let listed = n.db("get_proposed_transactions", json!(["faucet"])).unwrap();
     assert_eq!(listed[0]["required_active_approvals"], json!([REGISTRAR]), "{listed}");
     assert_eq!(listed[0]["proposer"], ALICE);
@@ -311,4 +316,33 @@ fn a_failed_execution_is_recorded_and_the_proposal_stays() {
     let reason = object[0]["fail_reason"].as_str().unwrap();
     assert!(reason.contains("Insufficient Balance"), "{object}");
     assert_eq!(object[0]["available_active_approvals"], json!([ALICE]));
+}
+
+#[test]
+fn the_expiry_pass_sees_what_an_earlier_proposal_changed() {
+    // B, approved, waits for its expiration; A, due just before it in the same block, withdraws
+    // B's approval. B must then go without executing: the pass reads B again after A.
+    let mut n = committee_net();
+    let alice = key("alice");
+    let start = n.chain.head_block_time();
+    let before = n.balance(REGISTRAR);
+    let transfer = n.transfer_op(ALICE, REGISTRAR, 12_345);
+    let b = propose(&n, ALICE, vec![transfer], 32, Some(20));
+    push_in_block(&mut n, vec![b], &[&alice]);
+    let b_id: ProposalId = "1.10.0".parse().unwrap();
+    approve_in_block(&mut n, b_id, ALICE, &alice);
+    let mut withdraw = ProposalUpdate::approve(id(ALICE), b_id, &[]);
+    withdraw.active_approvals_to_remove = [id(ALICE)].into_iter().collect();
+    let lifetime = start.saturating_add(31).secs() - n.chain.head_block_time().secs();
+    let a = propose(&n, ALICE, vec![withdraw.into()], lifetime, Some(5));
+    push_in_block(&mut n, vec![a], &[&alice]);
+    approve_in_block(&mut n, "1.10.1".parse().unwrap(), ALICE, &alice);
+    while n.chain.head_block_time() < start.saturating_add(32) {
+        n.block();
+    }
+    assert_eq!(n.balance(REGISTRAR), before, "B went without executing");
+    assert_eq!(
+        n.db("get_objects", json!([["1.10.0", "1.10.1"]])).unwrap(),
+        json!([null, null])
+    );
 }

@@ -15,7 +15,7 @@ use std::time::Duration;
 const METADATA: Metadata<'static> = Metadata::new("bts_faucet", Level::INFO, Some(module_path!()));
 
 /// Every metric: name, kind, unit, description.
-const DECLARED: [(&str, Kind, Option<Unit>, &str); 12] = [
+const DECLARED: [(&str, Kind, Option<Unit>, &str); 13] = [
     (
         "bts_faucet_registrations_total",
         Kind::Counter,
@@ -81,6 +81,12 @@ const DECLARED: [(&str, Kind, Option<Unit>, &str); 12] = [
         Kind::Gauge,
         None,
         "How many registrations the registrar's balance pays for at the current fee.",
+    ),
+    (
+        "bts_faucet_registrar_funding_timestamp_seconds",
+        Kind::Gauge,
+        Some(Unit::Seconds),
+        "When the funding gauges were last read from the chain (Unix time): they keep their values while no node answers.",
     ),
     (
         "bts_faucet_unsettled_registrations",
@@ -206,6 +212,15 @@ impl Metrics {
                 .register_gauge(&Key::from_name(name), &METADATA)
                 .set(value as f64);
         }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0.0, |d| d.as_secs_f64());
+        self.recorder
+            .register_gauge(
+                &Key::from_name("bts_faucet_registrar_funding_timestamp_seconds"),
+                &METADATA,
+            )
+            .set(now);
     }
 
     /// The Prometheus text exposition of every metric.

@@ -114,16 +114,20 @@ impl Shared {
         let stats = objects.first().cloned().flatten().unwrap_or_default();
         let vesting = objects.get(1).cloned().flatten();
         let balance = balances.get(0).and_then(|b| amount(&b["amount"]));
-        let funding = self.funding(balance.unwrap_or(0)).await?;
+        // Without the fee the other figures still show.
+        let (funding, error) = match self.funding(balance.unwrap_or(0)).await {
+            Ok(f) => (Some(f), None),
+            Err(e) => (None, Some(format!("the registration fee could not be read: {e}"))),
+        };
         Ok(ChainFigures {
             balance,
-            registration_fee: Some(funding.registration_fee),
-            registrations_left: Some(funding.registrations_left),
+            registration_fee: funding.map(|f| f.registration_fee),
+            registrations_left: funding.map(|f| f.registrations_left),
             cashback_vesting_balance: Some(vesting.and_then(|v| amount(&v["balance"]["amount"])).unwrap_or(0)),
             lifetime_fees_paid: amount(&stats["lifetime_fees_paid"]),
             pending_fees: amount(&stats["pending_fees"]),
             pending_vested_fees: amount(&stats["pending_vested_fees"]),
-            error: None,
+            error,
         })
     }
 

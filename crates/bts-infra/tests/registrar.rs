@@ -195,6 +195,13 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
             .await
             .contains("this chain's prefix is TEST")
     );
+    let wif = key("faucet key 1").to_wif();
+    let pasted_wif = setup(&[&wif, "--upgrade", "--broadcast"]);
+    let stderr = refused(&node, &strs(&pasted_wif)).await;
+    assert!(
+        stderr.contains("is a private key (not shown)") && !stderr.contains(&wif),
+        "{stderr}"
+    );
     let active_file = dir.wif("nr-active");
     let wrong_owner = [
         "setup",
@@ -280,9 +287,15 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
         .map(str::to_owned)
     };
     let a = registrar(&node, &strs(&approve("member-a", dir.wif("member-a")))).await;
-    assert!(a["notes"][0].as_str().unwrap().starts_with("approved by"), "{a}");
+    let proposes = a["notes"][0].as_str().unwrap();
+    assert!(
+        proposes.starts_with("proposal 1.10.0 proposes: [[6,"),
+        "the member sees what it approves: {a}"
+    );
+    assert!(proposes.contains(&new_key), "{a}");
+    assert!(a["notes"][1].as_str().unwrap().starts_with("approved by"), "{a}");
     let b = registrar(&node, &strs(&approve("member-b", dir.wif("member-b")))).await;
-    assert_eq!(b["notes"][0], "proposal 1.10.0 executed", "{b}");
+    assert_eq!(b["notes"][1], "proposal 1.10.0 executed", "{b}");
     let rotated = registrar(&node, &["status", "--name", "new-registrar", "--faucet-key", &new_key]).await;
     assert_eq!(rotated["problems"], serde_json::json!([]), "{rotated}");
 
@@ -308,7 +321,7 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
         "--fee-payer-key-file",
         &payer_file,
         "--expiration",
-        "20s",
+        "30s",
         "--review-period",
         "8s",
         "--broadcast",
@@ -331,7 +344,7 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
     registrar(&node, &strs(&approve("member-a", dir.wif("member-a")))).await;
     let b = registrar(&node, &strs(&approve("member-b", dir.wif("member-b")))).await;
     assert!(
-        b["notes"][0]
+        b["notes"][1]
             .as_str()
             .unwrap()
             .contains("it executes at its expiration"),

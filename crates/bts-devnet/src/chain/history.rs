@@ -41,10 +41,24 @@ pub(crate) struct History {
 }
 
 /// The accounts an operation appears in the history of: the fee payer, and the receiver of a
-/// transfer or the new account of an account_create (the plugin's impacted accounts).
+/// transfer, the new account of an account_create, the accounts named in an account_update's
+/// new authorities, the accounts a proposal's operations need (the plugin's impacted accounts).
 fn impacted(op: &Operation, result: OpResult) -> BTreeSet<AccountId> {
     let mut out = BTreeSet::from([op.fee_payer()]);
     match (op, result) {
+        (Operation::AccountUpdate(u), _) => {
+            let named = u.owner.iter().chain(&u.active).flat_map(|a| a.account_auths.iter());
+            out.extend(named.map(|(id, _)| *id));
+        }
+        (Operation::ProposalCreate(p), _) => {
+            for w in &p.proposed_ops {
+                let r = w.op.required_authorities();
+                out.insert(w.op.fee_payer());
+                out.extend(r.active.iter().chain(&r.owner));
+                let other = r.other.iter().flat_map(|a| a.account_auths.iter());
+                out.extend(other.map(|(id, _)| *id));
+            }
+        }
         (Operation::Transfer(t), _) => {
             out.insert(t.to);
         }

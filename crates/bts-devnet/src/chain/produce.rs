@@ -154,7 +154,12 @@ impl Chain {
         let (block_num, block_id) = (block.num, block.id);
         self.update_witnesses(slot, witness, block_num);
         self.update_dynamic_properties(&block, slot - 1);
-        // Proposals due by the new block's time execute (if approved) or go.
+
+        if maintenance_due {
+            self.perform_maintenance(block_num, time);
+        }
+        // Proposals due by the new block's time execute (if approved) or go, after maintenance
+        // as in the node's `_apply_block`.
         let env = Env {
             params: &self.params,
             proposal_depth: 0,
@@ -164,9 +169,6 @@ impl Chain {
             block_time: time,
         };
         proposals::clear_expired(&mut self.state, &env);
-        if maintenance_due {
-            self.perform_maintenance(block_num, time);
-        }
         self.state.modify_globals(|g| {
             if maintenance_due {
                 g.dgp.dynamic_flags |= MAINTENANCE_FLAG;

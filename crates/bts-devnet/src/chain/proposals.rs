@@ -306,14 +306,18 @@ fn execute(state: &mut State, env: &Env<'_>, proposal: &Proposal) -> Result<(), 
 /// head block's time) executes if approved, and is removed whatever happens. Returns the
 /// proposals that executed.
 pub(crate) fn clear_expired(state: &mut State, env: &Env<'_>) -> Vec<ProposalId> {
-    let mut due: Vec<Proposal> = state
+    let mut due: Vec<(TimePointSec, ProposalId)> = state
         .proposals()
         .filter(|p| p.expiration_time <= env.now)
-        .cloned()
+        .map(|p| (p.expiration_time, p.id))
         .collect();
-    due.sort_by_key(|p| (p.expiration_time, p.id));
+    due.sort();
     let mut executed = Vec::new();
-    for proposal in due {
+    for (_, id) in due {
+        // Read again: executing an earlier one may have approved, executed or removed this one.
+        let Some(proposal) = state.proposal(id).cloned() else {
+            continue;
+        };
         if proposal.is_authorized(state, env) && execute(state, env, &proposal).is_ok() {
             executed.push(proposal.id);
         } else {

@@ -155,8 +155,15 @@ impl Chain {
 
     /// A public key given on the command line, which must carry this chain's prefix.
     pub(super) fn public_key(&self, text: &str, flag: &str) -> Result<PublicKey, InputError> {
-        let key = PublicKey::parse_any_prefix(text.trim()).map_err(|e| {
-            InputError::new(format!("{flag}: {e}")).hint("give a public key such as BTS6MRy... (not a private key)")
+        // The text is never echoed: a private key pasted here by mistake must not reach a log.
+        let key = PublicKey::parse_any_prefix(text.trim()).map_err(|_| {
+            if PrivateKey::from_wif(text.trim()).is_ok() {
+                InputError::new(format!("{flag} is a private key (not shown): give its public key"))
+                    .hint("`bts-infra key show` prints the public key of a WIF; keep the WIF itself secret")
+            } else {
+                InputError::new(format!("{flag} is not a public key"))
+                    .hint("give a public key such as BTS6MRy... with the chain's prefix")
+            }
         })?;
         if key.prefix() != self.prefix {
             return Err(InputError::new(format!(

@@ -230,6 +230,8 @@ impl ApproveArgs {
                     .hint("it executed, expired, or was never created: look for it with get_proposed_transactions")
             })?;
         let member = chain.account(&self.member, "--member").await?;
+        // What is approved is shown with every result, so that a member reviews it.
+        let proposed = before["proposed_transaction"]["operations"].to_string();
         let op: Operation = ProposalUpdate::approve(member.id, self.proposal, &[member.id]).into();
         let tx = chain.transaction(vec![op]).await?;
         let key = key_file(self.key_file.as_deref(), "--key-file", self.sending.dry_run)?;
@@ -249,6 +251,9 @@ impl ApproveArgs {
             .sending
             .send(chain, &member, tx, key.as_ref().map(|k| vec![k]))
             .await?;
+        report
+            .notes
+            .insert(0, format!("proposal {} proposes: {proposed}", self.proposal));
         if report.block_num.is_some() {
             let after = chain.objects(&[id]).await?.into_iter().next().flatten();
             report.notes.push(match after {

@@ -84,11 +84,23 @@ impl SetupArgs {
             ));
         }
         if !change_owner {
+            // The owner key no longer acts for it; what is left needs the active key or the committee.
+            let (what, hint) = if upgrade {
+                (
+                    "is not a lifetime member",
+                    "sign an account_upgrade with its active key (the faucet's), e.g. with `bts-infra tx sign`",
+                )
+            } else {
+                (
+                    "has another active key",
+                    "change the key with `bts-infra registrar rotate-key` (a proposal the committee approves)",
+                )
+            };
             return Err(InputError::new(format!(
-                "{} is already owned by {}; only its active key differs",
+                "{} is already owned by {}, but {what}",
                 registrar.name, owner.name
             ))
-            .hint("the owner key no longer acts for it: change the key with `bts-infra registrar rotate-key`")
+            .hint(hint)
             .into());
         }
         let ops = registrar::setup_operations(registrar.id, upgrade, new_owner, change_active.then_some(new_active));

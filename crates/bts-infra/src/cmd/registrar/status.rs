@@ -150,7 +150,12 @@ impl Report for Status {
             "pays for          {} registrations",
             self.funding.registrations_left
         )?;
-        if self.problems.is_empty() {
+        if self.problems.is_empty() && self.faucet_key_acts.is_none() {
+            writeln!(
+                out,
+                "ok: a lifetime member owned by the committee (give --faucet-key to check the active key too)"
+            )
+        } else if self.problems.is_empty() {
             writeln!(out, "ok: set up as the proposal asks")
         } else {
             self.problems.iter().try_for_each(|p| writeln!(out, "problem: {p}"))
