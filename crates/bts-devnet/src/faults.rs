@@ -1,5 +1,6 @@
 //! Faults a node can be told to have, for tests and demos of the gateway: slow answers, a frozen
-//! head, dropped connections, a wrong chain id, no answers at all.
+//! head, a head that lags while it advances, dropped connections, a wrong chain id, no answers at
+//! all.
 //!
 //! They are set through the admin endpoint (`POST /devnet/admin`), which exists only when the
 //! devnet runs with `--admin`; a devnet without it behaves like a healthy node.
@@ -21,6 +22,9 @@ pub struct FaultState {
     /// The node stops applying blocks: its head falls behind the network's.
     #[serde(default)]
     pub frozen: bool,
+    /// The node keeps applying blocks, this many behind the network's head (a slow node).
+    #[serde(default)]
+    pub lag_blocks: u32,
     /// The node accepts requests and never answers them (a hung process).
     #[serde(default)]
     pub hang: bool,
@@ -38,6 +42,8 @@ pub struct FaultChange {
     pub latency_ms: Option<u64>,
     /// Freeze or thaw the head.
     pub frozen: Option<bool>,
+    /// Stay this many blocks behind (0: keep up).
+    pub lag_blocks: Option<u32>,
     /// Hang or answer again.
     pub hang: Option<bool>,
     /// Report another chain id; `null` restores the real one.
@@ -84,6 +90,9 @@ impl Faults {
             if let Some(v) = change.frozen {
                 s.frozen = v;
             }
+            if let Some(v) = change.lag_blocks {
+                s.lag_blocks = v;
+            }
             if let Some(v) = change.hang {
                 s.hang = v;
             }
@@ -99,6 +108,11 @@ impl Faults {
     /// Whether the head is frozen.
     pub fn frozen(&self) -> bool {
         self.state.lock().expect("faults lock").frozen
+    }
+
+    /// How many blocks behind the network the node stays.
+    pub fn lag_blocks(&self) -> u32 {
+        self.state.lock().expect("faults lock").lag_blocks
     }
 
     /// The added latency.

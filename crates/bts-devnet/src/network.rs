@@ -292,7 +292,8 @@ impl Node {
         let _ = self.events.send(NodeEvent::DropConnections);
     }
 
-    /// Applies the network's blocks as they come, unless frozen, until `stop` turns true.
+    /// Applies the network's blocks as they come, unless frozen (or `lag_blocks` behind), until
+    /// `stop` turns true.
     pub async fn follow(self: Arc<Self>, mut stop: watch::Receiver<bool>) {
         let stopped = async move {
             let _ = stop.wait_for(|s| *s).await;
@@ -309,7 +310,13 @@ impl Node {
                 }
             }
             let head = self.with_chain(Chain::head_block_num);
-            match self.ledger.get(head + 1) {
+            // A lagging node applies a block only once the network is that many blocks further.
+            let lag = self.faults.lag_blocks();
+            let next = self
+                .ledger
+                .get(head + 1)
+                .filter(|_| self.ledger.get(head + 1 + lag).is_some());
+            match next {
                 Some(block) => self.apply(&block),
                 None => tokio::select! {
                     () = new_block => {}

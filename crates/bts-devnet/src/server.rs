@@ -225,7 +225,7 @@ async fn admin_post(State(state): State<AppState>, body: Bytes) -> Response {
     let change: FaultChange = match serde_json::from_slice(&body) {
         Ok(c) => c,
         Err(e) => {
-            let hint = "expected {\"latency_ms\":N, \"frozen\":bool, \"hang\":bool, \"chain_id\":HEX|null, \"drop_connections\":bool}";
+            let hint = "expected {\"latency_ms\":N, \"frozen\":bool, \"lag_blocks\":N, \"hang\":bool, \"chain_id\":HEX|null, \"drop_connections\":bool}";
             return (StatusCode::BAD_REQUEST, format!("{e}; {hint}")).into_response();
         }
     };

@@ -110,7 +110,9 @@ async fn a_frozen_node_goes_out_quickly_and_comes_back_after_catching_up() {
     let checks = checks_of(&gw, 1) - before;
     let status = backend_status(&gw, 1);
     assert_eq!(status["state"], "out");
-    assert!(status["reason"].as_str().unwrap().contains("stopped"), "{status}");
+    // Stopped, or already behind the live nodes by more than max-lag-blocks.
+    let why = status["reason"].as_str().unwrap();
+    assert!(why.contains("stopped") || why.contains("blocks behind"), "{status}");
     // The check in flight at the freeze, then at most three sent after it (see health's rules:
     // two block intervals plus one health interval of sampling).
     assert!(checks <= 4, "out after {checks} checks: {status}");
@@ -123,6 +125,54 @@ async fn a_frozen_node_goes_out_quickly_and_comes_back_after_catching_up() {
     assert!(backend_status(&gw, 1)["reason"].as_str().unwrap().contains("in sync"));
     gw.shutdown().await;
     net.shutdown().await;
+}
+
+/// A node that falls `lag` blocks behind while still advancing, in a pool of `nodes`: out with
+/// its true lag shown, back when it catches up.
+async fn a_node_lagging_while_advancing_is_out(nodes: usize) {
+    let net = devnet(nodes).await;
+    let gw = start(&config(&net)).await;
+    let network = gw.network("devnet").unwrap();
+    until(&gw, &network, "every backend healthy", |n| n.eligible_count() == nodes).await;
+    let slow = network.backends()[1].clone();
+    let lag = FaultChange {
+        lag_blocks: Some(6),
+        ..FaultChange::default()
+    };
+    fault(&net, 1, lag);
+    // It stops while the gap opens (out as stopped, or already as behind), then advances behind.
+    until(&gw, &network, "the lagging node out", |_| !slow.is_eligible()).await;
+    until(&gw, &network, "the lag shown as the reason", |_| {
+        backend_status(&gw, 1)["reason"]
+            .as_str()
+            .is_some_and(|r| r.contains("blocks behind"))
+    })
+    .await;
+    let status = backend_status(&gw, 1);
+    assert!(!slow.is_eligible(), "{status}");
+    assert!(
+        status["lag_blocks"].as_u64().unwrap() > 3,
+        "the true lag shows: {status}"
+    );
+    assert_eq!(network.eligible_count(), nodes - 1, "only the lagging node is out");
+    let back = FaultChange {
+        lag_blocks: Some(0),
+        ..FaultChange::default()
+    };
+    fault(&net, 1, back);
+    until(&gw, &network, "the node back after catching up", |_| slow.is_eligible()).await;
+    gw.shutdown().await;
+    net.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_lagging_while_advancing_is_out_in_a_pool_of_two() {
+    a_node_lagging_while_advancing_is_out(2).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_lagging_while_advancing_is_out_in_a_pool_of_three() {
+    a_node_lagging_while_advancing_is_out(3).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

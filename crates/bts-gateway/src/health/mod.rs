@@ -8,9 +8,14 @@
 //! 1. **wrong chain**: it reported another chain id than its network's. It is never used until a
 //!    later connection reports the right one and it passes `success-threshold` checks.
 //! 2. **failing**: `fail-threshold` consecutive checks failed (error or timeout).
-//! 3. **lagging**: its head is more than `max-lag-blocks` behind the pool's *corroborated* head,
+//! 3. **lagging**: its head is more than `max-lag-blocks` behind the pool's *reference* head:
 //!    the second-highest head among backends that answered their last check (with one, its own),
-//!    so that one runaway node cannot condemn the others.
+//!    so that one runaway node cannot condemn the others, raised to a higher head that the wall
+//!    clock vouches for: a backend whose head was at most two block intervals old at its check
+//!    (it follows a live chain) and no further ahead of the second-highest than the time between
+//!    the two heads' blocks allows. Without that, in a pool of two (the common setup per region)
+//!    the second-highest is the lower head, and a node that falls behind while still advancing
+//!    would never be behind.
 //! 4. **stopped**: its head time, measured against the wall clock at its own check, is more than
 //!    two block intervals older than the pool's corroborated freshness (the second-freshest among
 //!    the answering backends and the wall clock itself), *and* another backend with a higher head
@@ -303,7 +308,7 @@ impl PoolHealth {
     /// Rules 3 and 4 for an answer of `id`: `Ok(in-sync reason)` or `Err(why it is out)`.
     fn verdict(&mut self, id: BackendId, obs: &Observation, wall: SystemTime) -> Result<Reason, Reason> {
         let head = obs.head.number;
-        let reference = corroborated(self.voters().map(|(_, (o, _))| o.head.number)).unwrap_or(head);
+        let reference = self.reference().map_or(head, |h| h.number);
         let behind = reference.saturating_sub(head);
         if let Some(t) = self.trackers.get_mut(&id) {
             t.behind = Some(behind);
@@ -346,15 +351,36 @@ impl PoolHealth {
             .filter_map(|(id, t)| t.last.as_ref().map(|l| (*id, l)))
     }
 
-    /// The corroborated head: the head of the backend with the second-highest head number among
-    /// those answering (its own with one), with the corroborated last irreversible block (the
-    /// second-highest reported).
+    /// The pool's head: the reference head (see the module's rule 3) with the corroborated last
+    /// irreversible block (the second-highest reported).
     pub fn head(&self) -> Option<Head> {
-        let mut heads: Vec<Head> = self.voters().map(|(_, (o, _))| o.head).collect();
-        heads.sort_by_key(|h| std::cmp::Reverse(h.number));
-        let mut head = *heads.get(1).or(heads.first())?;
-        head.last_irreversible = corroborated(heads.iter().map(|h| h.last_irreversible))?;
+        let mut head = self.reference()?;
+        head.last_irreversible = corroborated(self.voters().map(|(_, (o, _))| o.head.last_irreversible))?;
         Some(head)
+    }
+
+    /// The reference head: the second-highest among the answering backends (the only one with
+    /// one), or a higher head of a live backend that the clock vouches for (rule 3).
+    fn reference(&self) -> Option<Head> {
+        let voters: Vec<(Observation, SystemTime)> = self.voters().map(|(_, l)| *l).collect();
+        let mut heads: Vec<Head> = voters.iter().map(|(o, _)| o.head).collect();
+        heads.sort_by_key(|h| std::cmp::Reverse(h.number));
+        let second = *heads.get(1).or(heads.first())?;
+        let vouched = voters
+            .iter()
+            .filter(|(o, wall)| {
+                let interval = o.block_interval.max(1);
+                // Live: its head was young when it was read (a head from the future is not).
+                let age = age(*wall, o.head.time);
+                let live = (-f64::from(interval)..=f64::from(2 * interval)).contains(&age);
+                // Plausible: no more blocks ahead than slots between the two heads' times, plus
+                // one for the sampling.
+                let slots = o.head.time.secs().saturating_sub(second.time.secs()) / interval;
+                live && o.head.number > second.number && o.head.number - second.number <= slots + 1
+            })
+            .map(|(o, _)| o.head)
+            .max_by_key(|h| h.number);
+        Some(vouched.unwrap_or(second))
     }
 
     /// The block interval the backends report (seconds), if any answered.

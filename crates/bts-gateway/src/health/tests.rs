@@ -99,6 +99,56 @@ fn lag_is_measured_against_the_corroborated_head() {
 }
 
 #[test]
+fn a_node_that_lags_while_advancing_is_out_in_a_pool_of_two() {
+    // The other node is live (its head is young when read), so its head is the reference even
+    // though nobody corroborates it: the lagging one is 4 blocks behind, not "in sync".
+    let mut p = pool(2);
+    p.record(BackendId(0), answered(125, 375), wall(376.0));
+    p.record(BackendId(1), answered(121, 363), wall(376.1));
+    assert_eq!(state(&p, 1), State::Out, "{}", reason(&p, 1));
+    assert_eq!(reason(&p, 1), "head 121 is 4 blocks behind 125");
+    assert_eq!(p.tracker(BackendId(1)).unwrap().behind(), Some(4));
+    assert_eq!(p.head().map(|h| h.number), Some(125), "the pool's head is the live one");
+    // Still advancing, still behind: still out.
+    p.record(BackendId(0), answered(126, 378), wall(378.0));
+    p.record(BackendId(1), answered(122, 366), wall(378.1));
+    assert_eq!(state(&p, 1), State::Out);
+    assert_eq!(state(&p, 0), State::Healthy, "{}", reason(&p, 0));
+    // Caught up: back after the success threshold.
+    p.record(BackendId(1), answered(126, 378), wall(379.0));
+    p.record(BackendId(1), answered(126, 378), wall(379.5));
+    assert_eq!(state(&p, 1), State::Healthy, "{}", reason(&p, 1));
+}
+
+#[test]
+fn two_lagging_nodes_of_three_are_out() {
+    // The second-highest head is itself behind; the live node's head is the reference.
+    let mut p = pool(3);
+    p.record(BackendId(0), answered(125, 375), wall(376.0));
+    p.record(BackendId(1), answered(120, 360), wall(376.1));
+    p.record(BackendId(2), answered(120, 360), wall(376.2));
+    assert_eq!(
+        [state(&p, 0), state(&p, 1), state(&p, 2)],
+        [State::Healthy, State::Out, State::Out]
+    );
+    assert_eq!(reason(&p, 2), "head 120 is 5 blocks behind 125");
+}
+
+#[test]
+fn a_runaway_or_stale_head_vouches_for_nothing() {
+    // Far ahead of what the time between the blocks allows: not a reference.
+    let mut p = pool(2);
+    p.record(BackendId(0), answered(30_000_000, 375), wall(376.0));
+    p.record(BackendId(1), answered(125, 375), wall(376.1));
+    assert_eq!(state(&p, 1), State::Healthy, "{}", reason(&p, 1));
+    // Ahead, but its head was old when read (it is not following a live chain): not a reference.
+    let mut p = pool(2);
+    p.record(BackendId(0), answered(130, 390), wall(500.0));
+    p.record(BackendId(1), answered(125, 375), wall(500.1));
+    assert_eq!(p.tracker(BackendId(1)).unwrap().behind(), Some(0));
+}
+
+#[test]
 fn one_runaway_node_condemns_nobody() {
     let mut p = pool(3);
     p.record(BackendId(0), answered(30_000_000, 375), wall(376.0));
@@ -144,7 +194,9 @@ fn run_freeze(phases: &[f64], frozen: usize, frozen_at: f64) -> Option<usize> {
         if i == frozen && t > frozen_at {
             checks_after += 1;
             if state(&p, i as u64) == State::Out {
-                assert!(reason(&p, i as u64).contains("stopped"), "{}", reason(&p, i as u64));
+                // Stopped, or already behind the live nodes by more than max-lag-blocks.
+                let why = reason(&p, i as u64);
+                assert!(why.contains("stopped") || why.contains("blocks behind"), "{why}");
                 return Some(checks_after);
             }
         } else if i != frozen {
