@@ -204,3 +204,61 @@ async fn a_request_held_by_a_node_declared_out_is_answered_by_another_at_once() 
         answer.unwrap();
     }
 }
+
+/// A gateway in front of three nodes that checks their health only at start (so that hung nodes
+/// are not declared out during the test), round robin, with a 4 s request budget; the nodes in
+/// `hung` hang once all three are admitted.
+async fn budget_setup(hung: &[usize]) -> (bts_devnet::Devnet, support_proxy::TestGateway) {
+    let devnet = devnet(3).await;
+    let mut config = config_for(&devnet);
+    config.limits.requests_per_second_per_ip = 0;
+    config.limits.request_timeout = std::time::Duration::from_secs(4);
+    config.health.interval = std::time::Duration::from_secs(600);
+    config.networks[0].selection = bts_gateway::config::Selection::RoundRobin;
+    let gw = gateway(config).await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let request = "GET /status.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned();
+        let (_, body) = support_proxy::raw_http(gw.addr, request).await;
+        if body.matches("\"state\":\"healthy\"").count() == 3 {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "not all healthy: {body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    for i in hung {
+        support_proxy::fault(devnet.nodes()[*i].addr, json!({ "hang": true })).await;
+    }
+    (devnet, gw)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn request_timeout_is_the_budget_of_all_attempts() {
+    // Two of three nodes hang. A read that meets both is answered by the third within the
+    // 4 s budget; when each attempt had the whole budget it took 8 s and more.
+    let (devnet, gw) = budget_setup(&[0, 1]).await;
+    let client = HttpClient::new(&gw.http_url(), HttpOptions::default())
+        .unwrap()
+        .with_timeout(std::time::Duration::from_secs(7));
+    for i in 0..3 {
+        let args = [[format!("1.2.{i}")]];
+        let answer = client.call(bts_rpc::api::database(), "get_objects", &args).await;
+        assert!(answer.is_ok(), "read {i}: {answer:?}");
+    }
+    gw.shutdown().await;
+    devnet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_every_node_hung_the_error_comes_within_the_budget() {
+    let (devnet, gw) = budget_setup(&[0, 1, 2]).await;
+    let client = HttpClient::new(&gw.http_url(), HttpOptions::default())
+        .unwrap()
+        .with_timeout(std::time::Duration::from_secs(7));
+    let answer = client.call(bts_rpc::api::database(), "get_objects", &[["1.2.0"]]).await;
+    // The gateway's own timeout (-32003), not the client's after 7 s (3 × 4 s before).
+    let error = format!("{answer:?}");
+    assert!(error.contains("-32003"), "{error}");
+    gw.shutdown().await;
+    devnet.shutdown().await;
+}

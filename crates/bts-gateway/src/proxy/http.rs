@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use serde_json::value::RawValue;
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Requests of one batch in flight at once.
 const BATCH_CONCURRENCY: usize = 8;
@@ -257,11 +257,21 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     let mut maybe_sent = false;
     let idempotent = bts_rpc::is_idempotent(method);
     let forwarded = axum::http::HeaderValue::from_str(origin.forwarded_for).ok();
+    // `request-timeout` is the whole budget, retries included.
+    let budget = dp.settings.request_timeout;
+    let deadline = Instant::now() + budget;
     while tried.len() < MAX_ATTEMPTS {
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        if remaining.is_zero() {
+            last = Some(super::upstream::UpstreamFailure::Timeout);
+            break;
+        }
         let Some(backend) = network.pick(origin.client_ip, &tried) else {
             break;
         };
         tried.push(backend.id());
+        let others = (MAX_ATTEMPTS - tried.len()).min(network.eligible_count().saturating_sub(tried.len()));
+        let attempt_timeout = attempt_timeout(remaining, others);
         let _in_flight = backend.begin();
         let started = Instant::now();
         let post = bts_rpc::transport::Post {
@@ -276,7 +286,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
         // another chain) will not answer in time: the request goes elsewhere at once instead of
         // waiting out its timeout. A cordoned or removed node is drained, not cut.
         let result = tokio::select! {
-            result = dp.http.post(post, dp.settings.request_timeout) => result,
+            result = dp.http.post(post, attempt_timeout) => result,
             () = declared_unhealthy(&backend) => Err(super::upstream::UpstreamFailure::Broken(
                 "the node was declared out of health while it held the request".to_owned(),
             )),
@@ -307,7 +317,7 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
             network: network.name().to_owned(),
         },
         Some(super::upstream::UpstreamFailure::Timeout) => ProxyError::Timeout {
-            after: dp.settings.request_timeout,
+            after: budget,
             idempotent,
         },
         Some(f) => ProxyError::Upstream {
@@ -323,6 +333,14 @@ async fn forward(dp: &DataPlane, origin: &Origin<'_>, method: &str, body: Bytes)
     };
     network.metrics().request(method, outcome, 0.0);
     Err(error)
+}
+
+/// How long one attempt may wait, with `remaining` of the request's budget left and `others`
+/// more nodes it could still go to: half of what is left while another node remains (so a hung
+/// node costs half the budget and the next one still has time), all of it for the last one.
+/// With the default 10 s and three nodes: 5 s, 2.5 s, 2.5 s.
+fn attempt_timeout(remaining: Duration, others: usize) -> Duration {
+    if others == 0 { remaining } else { remaining / 2 }
 }
 
 /// Completes when `backend`'s health checks declare it out; never for a cordon or a removal (a
@@ -379,6 +397,16 @@ fn duplicate_is_success(method: &str, retried: bool, answer: Bytes) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_budget_is_shared_by_the_attempts() {
+        let budget = Duration::from_secs(10);
+        let first = attempt_timeout(budget, 2);
+        let second = attempt_timeout(budget - first, 1);
+        let third = attempt_timeout(budget - first - second, 0);
+        assert_eq!([first, second, third].map(|d| d.as_millis()), [5000, 2500, 2500]);
+        assert_eq!(attempt_timeout(budget, 0), budget, "one node: all of it");
+    }
 
     #[test]
     fn node_errors_are_told_from_results_by_the_first_key() {
