@@ -10,6 +10,7 @@
 //! [`DataPlane`] holds what every request needs: the control plane (networks and their healthy
 //! backends), the settings, the cache, the limits and the HTTP client to nodes.
 
+mod blocks;
 pub mod forward;
 pub mod http;
 pub mod recipe;

@@ -219,6 +219,12 @@ impl Recipe {
         out
     }
 
+    /// The client's block-applied callback number, if it registered one.
+    pub fn block_applied_callback(&self) -> Option<Value> {
+        let args = self.callbacks.get("set_block_applied_callback")?;
+        serde_json::from_str::<Vec<Value>>(args.get()).ok()?.into_iter().next()
+    }
+
     /// Whether the session holds any callback (then notices must keep flowing after a failover).
     pub fn has_callbacks(&self) -> bool {
         !self.callbacks.is_empty() || !self.markets.is_empty()

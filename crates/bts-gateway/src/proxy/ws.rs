@@ -13,6 +13,7 @@
 //! client costs the nodes nothing.
 
 use super::DataPlane;
+use super::blocks::{BlockNotices, Step};
 use super::recipe::{Effect, Recipe};
 use super::upstream::{self, NodeSink, NodeStream};
 use crate::cache::{self, Key};
@@ -64,6 +65,8 @@ enum Pending {
     Client(Box<ClientRequest>),
     /// A replayed recipe call; for API ids, the name whose id the answer holds.
     Replay { api_name: Option<String> },
+    /// The headers of blocks applied while the session moved (see `blocks.rs`).
+    Fill,
 }
 
 /// A client's request in flight: enough to answer it under the client's id, and to send it
@@ -105,6 +108,7 @@ struct Session {
     pending: BTreeMap<u64, Pending>,
     next_id: u64,
     link: Option<Link>,
+    blocks: BlockNotices,
 }
 
 type ClientSink = SplitSink<WebSocket, Message>;
@@ -125,6 +129,7 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
         pending: BTreeMap::new(),
         next_id: 1,
         link: None,
+        blocks: BlockNotices::default(),
     };
     loop {
         let event = tokio::select! {
@@ -141,7 +146,7 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
         };
         let out = match event {
             Event::Client(text) => s.on_client_message(&text).await,
-            Event::Upstream(text) => s.on_node_message(&text),
+            Event::Upstream(text) => s.on_node_message(&text).await,
             Event::UpstreamLost(reason) => match s.failover(reason).await {
                 Ok(()) => Vec::new(),
                 Err(e) => {
@@ -300,10 +305,19 @@ impl Session {
         Vec::new()
     }
 
-    /// A message from the node: an answer (back under the client's id) or a notice (as is).
-    fn on_node_message(&mut self, text: &str) -> Vec<String> {
+    /// A message from the node: an answer (back under the client's id) or a notice (as is, but
+    /// block-applied notices are kept complete and unrepeated across moves).
+    async fn on_node_message(&mut self, text: &str) -> Vec<String> {
         let response = match Incoming::parse(text) {
-            Ok(Incoming::Notice(_)) => return vec![text.to_owned()],
+            Ok(Incoming::Notice(n)) => {
+                if self.recipe.block_applied_callback().as_ref() != Some(&n.callback) {
+                    return vec![text.to_owned()];
+                }
+                return match self.blocks.on_notice(&n.args, text) {
+                    Step::Send(out) => out,
+                    Step::Fetch(numbers) => self.fetch_headers(&n.callback, numbers).await,
+                };
+            }
             Ok(Incoming::Response(r)) => r,
             Err(e) => {
                 debug!(target: "bts_gateway::ws", error = %e, "unreadable message from a node");
@@ -351,6 +365,11 @@ impl Session {
                 }
                 vec![Response { id, jsonrpc, outcome }.to_json()]
             }
+            Some(Pending::Fill) => {
+                let callback = self.recipe.block_applied_callback().unwrap_or_default();
+                self.blocks
+                    .on_headers(&callback, response.outcome.as_ref().ok().map(|r| &**r))
+            }
             Some(Pending::Replay { api_name }) => {
                 match (&response.outcome, api_name) {
                     (Ok(result), Some(name)) => self.recipe.replayed_api_id(&name, result),
@@ -362,6 +381,25 @@ impl Session {
                 Vec::new()
             }
             None => Vec::new(),
+        }
+    }
+
+    /// Asks the node for the headers a fill needs; if that cannot be sent, releases what the
+    /// fill held.
+    async fn fetch_headers(&mut self, callback: &serde_json::Value, numbers: Vec<u32>) -> Vec<String> {
+        let n = self.next_id();
+        let args = bts_rpc::message::to_raw(&[numbers]);
+        let request = Request::call(n, bts_rpc::api::database(), "get_block_header_batch", &args);
+        let text = serde_json::to_string(&request).expect("a request serializes");
+        let sent = match self.link.as_mut() {
+            Some(link) => link.sink.send(NodeMessage::Text(text.into())).await.is_ok(),
+            None => false,
+        };
+        if sent {
+            self.pending.insert(n, Pending::Fill);
+            Vec::new()
+        } else {
+            self.blocks.on_headers(callback, None)
         }
     }
 
@@ -397,6 +435,7 @@ impl Session {
                 request.resent = true;
             }
         }
+        self.blocks.moved();
         let result = self.connect(avoid, true).await;
         metrics::ws_failover(self.ctx.network.name(), result.is_ok());
         result
@@ -511,7 +550,7 @@ impl Session {
                         .to_json(),
                     )
                 }
-                Pending::Replay { .. } => None,
+                Pending::Replay { .. } | Pending::Fill => None,
             })
             .collect()
     }

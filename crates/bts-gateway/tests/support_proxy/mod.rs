@@ -128,6 +128,19 @@ pub async fn limited(addr: SocketAddr, limit: &str) -> u64 {
         .map_or(0, |v| v.trim().parse().unwrap())
 }
 
+/// The sum of every series of metric `name` the gateway at `addr` reports (0 before the first).
+pub async fn metric(addr: SocketAddr, name: &str) -> f64 {
+    let (_, text) = raw_http(
+        addr,
+        "GET /metrics HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_owned(),
+    )
+    .await;
+    text.lines()
+        .filter(|l| l.strip_prefix(name).is_some_and(|rest| rest.starts_with(['{', ' '])))
+        .filter_map(|l| l.rsplit(' ').next()?.trim().parse::<f64>().ok())
+        .sum()
+}
+
 /// Changes a devnet node's faults through its admin endpoint.
 pub async fn fault(node: SocketAddr, change: Value) {
     let (status, body) = post(node, "/devnet/admin", &change.to_string()).await;
