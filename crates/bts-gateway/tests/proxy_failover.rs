@@ -262,3 +262,70 @@ async fn with_every_node_hung_the_error_comes_within_the_budget() {
     gw.shutdown().await;
     devnet.shutdown().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watched_object_changed_during_a_move_is_notified() {
+    use bts_protocol::{Asset, Operation, Transaction, Transfer};
+    let devnet = devnet(2).await;
+    let gw = gateway(config_for(&devnet)).await;
+    // The session starts on node 0.
+    cordon(&gw, 1, true).await;
+    let mut ws = RawWs::connect(&gw.ws_url()).await;
+    assert_eq!(ws.call(1, json!(1), "login", json!(["", ""])).await["result"], true);
+    assert!(ws.call(2, json!(0), "set_subscribe_callback", json!([5, false])).await["error"].is_null());
+    let before = ws.call(3, json!(0), "get_objects", json!([["2.5.0"]])).await;
+    // An int64 beyond 32 bits comes as a string.
+    let amount = |v: &serde_json::Value| v.as_i64().or_else(|| v.as_str()?.parse().ok()).unwrap();
+    let balance = amount(&before["result"][0]["balance"]);
+    cordon(&gw, 1, false).await;
+
+    // Node 0 freezes: it does not see the transfer below, and notifies nothing. The session
+    // moves to node 1 once node 0 is out; node 1 applied the transfer before it watched 2.5.0.
+    support_proxy::fault(devnet.nodes()[0].addr, json!({"frozen": true})).await;
+    let node1 = HttpClient::new(&devnet.nodes()[1].http_url(), HttpOptions::default()).unwrap();
+    let api = node1.api();
+    let mut op: Operation = Transfer {
+        fee: Asset::core(0),
+        from: "1.2.7".parse().unwrap(),
+        to: "1.2.6".parse().unwrap(),
+        amount: Asset::core(123_456),
+        memo: None,
+        extensions: Default::default(),
+    }
+    .into();
+    op.set_fee(
+        api.get_required_fees(&[op.clone()], bts_protocol::AssetId::CORE)
+            .await
+            .unwrap()[0],
+    );
+    let fee = op.fee().amount;
+    let head = api.get_dynamic_global_properties().await.unwrap();
+    let tx = Transaction::new(&head.head_block_id, head.time.saturating_add(30), vec![op]);
+    let chain_id = devnet.network().config().chain_id;
+    let signed = tx.sign(&chain_id, &[&bts_devnet::chain::ChainConfig::dev_key()]);
+    node1
+        .with_timeout(std::time::Duration::from_secs(10))
+        .api()
+        .broadcast_transaction_synchronous(&signed)
+        .await
+        .unwrap();
+
+    let expected = balance - 123_456 - fee;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(30), ws.next())
+            .await
+            .unwrap();
+        let objects = m["params"][1][0].as_array().cloned().unwrap_or_default();
+        if m["method"] == "notice"
+            && m["params"][0] == 5
+            && let Some(b) = objects.iter().find(|o| o["id"] == "2.5.0")
+        {
+            assert_eq!(amount(&b["balance"]), expected, "{m}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no notice of the change to 2.5.0");
+    }
+    gw.shutdown().await;
+    devnet.shutdown().await;
+}

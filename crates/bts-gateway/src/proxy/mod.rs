@@ -15,6 +15,7 @@ pub mod forward;
 pub mod http;
 pub mod recipe;
 pub mod upstream;
+mod watched;
 pub mod ws;
 
 use crate::cache::{Cache, SingleFlight};

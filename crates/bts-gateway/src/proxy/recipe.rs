@@ -219,6 +219,17 @@ impl Recipe {
         out
     }
 
+    /// The client's subscribe callback number, if it registered one.
+    pub fn subscribe_callback(&self) -> Option<Value> {
+        let args = self.callbacks.get("set_subscribe_callback")?;
+        serde_json::from_str::<Vec<Value>>(args.get()).ok()?.into_iter().next()
+    }
+
+    /// Whether `method` is a fetch whose results a node watches under a subscribe callback.
+    pub fn is_watching(method: &str) -> bool {
+        WATCHING_METHODS.contains(&method)
+    }
+
     /// The client's block-applied callback number, if it registered one.
     pub fn block_applied_callback(&self) -> Option<Value> {
         let args = self.callbacks.get("set_block_applied_callback")?;

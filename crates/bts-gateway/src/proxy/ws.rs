@@ -16,6 +16,7 @@ use super::DataPlane;
 use super::blocks::{BlockNotices, Step};
 use super::recipe::{Effect, Recipe};
 use super::upstream::{self, NodeSink, NodeStream};
+use super::watched::Watched;
 use crate::cache::{self, Key};
 use crate::error::ProxyError;
 use crate::limits::Slot;
@@ -63,8 +64,9 @@ pub struct SessionCtx {
 enum Pending {
     /// A client's request.
     Client(Box<ClientRequest>),
-    /// A replayed recipe call; for API ids, the name whose id the answer holds.
-    Replay { api_name: Option<String> },
+    /// A replayed recipe call; for API ids, the name whose id the answer holds; `watch` for a
+    /// subscribing fetch (its answer shows what changed during the move).
+    Replay { api_name: Option<String>, watch: bool },
     /// The headers of blocks applied while the session moved (see `blocks.rs`).
     Fill,
 }
@@ -109,6 +111,7 @@ struct Session {
     next_id: u64,
     link: Option<Link>,
     blocks: BlockNotices,
+    watched: Watched,
 }
 
 type ClientSink = SplitSink<WebSocket, Message>;
@@ -130,6 +133,7 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
         next_id: 1,
         link: None,
         blocks: BlockNotices::default(),
+        watched: Watched::default(),
     };
     loop {
         let event = tokio::select! {
@@ -310,6 +314,9 @@ impl Session {
     async fn on_node_message(&mut self, text: &str) -> Vec<String> {
         let response = match Incoming::parse(text) {
             Ok(Incoming::Notice(n)) => {
+                if self.recipe.subscribe_callback().as_ref() == Some(&n.callback) {
+                    self.watched.saw(&n.args);
+                }
                 if self.recipe.block_applied_callback().as_ref() != Some(&n.callback) {
                     return vec![text.to_owned()];
                 }
@@ -353,6 +360,12 @@ impl Session {
                 }
                 if let Ok(result) = &outcome {
                     if let Some(effect) = effect {
+                        match &effect {
+                            Effect::Watch(..) => self.watched.saw(result),
+                            Effect::Cancel => self.watched.clear(),
+                            Effect::Callback(m, _) if m == "set_subscribe_callback" => self.watched.clear(),
+                            _ => {}
+                        }
                         self.recipe.apply(effect, result);
                     }
                     if let Some(key) = cache_key {
@@ -370,8 +383,16 @@ impl Session {
                 self.blocks
                     .on_headers(&callback, response.outcome.as_ref().ok().map(|r| &**r))
             }
-            Some(Pending::Replay { api_name }) => {
+            Some(Pending::Replay { api_name, watch }) => {
                 match (&response.outcome, api_name) {
+                    (Ok(result), _) if watch => {
+                        // What changed while the session moved, as the node would have notified it.
+                        let changed = self.watched.changed(result);
+                        if let (false, Some(cb)) = (changed.is_empty(), self.recipe.subscribe_callback()) {
+                            let args = [serde_json::Value::Array(changed)];
+                            return vec![bts_rpc::Notice::new(cb, &args).to_json()];
+                        }
+                    }
                     (Ok(result), Some(name)) => self.recipe.replayed_api_id(&name, result),
                     (Err(e), _) => {
                         warn!(target: "bts_gateway::ws", error = %e, "a replayed call failed on the new node")
@@ -506,10 +527,12 @@ impl Session {
             let n = self.next_id();
             let text = serde_json::to_string(&Request::call(n, replay.api, &replay.method, &replay.args))
                 .expect("a request serializes");
+            let watch = Recipe::is_watching(&replay.method);
             self.pending.insert(
                 n,
                 Pending::Replay {
                     api_name: replay.api_name,
+                    watch,
                 },
             );
             let link = self.link.as_mut().ok_or(())?;
