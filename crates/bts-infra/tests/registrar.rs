@@ -273,20 +273,7 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
         notes.contains("--member member-a") && notes.contains("--member init0"),
         "{notes}"
     );
-    let approve = |member: &str, file: String| {
-        [
-            "approve",
-            "--proposal",
-            "1.10.0",
-            "--member",
-            member,
-            "--key-file",
-            &file,
-            "--broadcast",
-        ]
-        .map(str::to_owned)
-    };
-    let a = registrar(&node, &strs(&approve("member-a", dir.wif("member-a")))).await;
+    let a = registrar(&node, &strs(&approve("1.10.0", "member-a", &dir))).await;
     let proposes = a["notes"][0].as_str().unwrap();
     assert!(
         proposes.starts_with("proposal 1.10.0 proposes: [[6,"),
@@ -294,7 +281,7 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
     );
     assert!(proposes.contains(&new_key), "{a}");
     assert!(a["notes"][1].as_str().unwrap().starts_with("approved by"), "{a}");
-    let b = registrar(&node, &strs(&approve("member-b", dir.wif("member-b")))).await;
+    let b = registrar(&node, &strs(&approve("1.10.0", "member-b", &dir))).await;
     assert_eq!(b["notes"][1], "proposal 1.10.0 executed", "{b}");
     let rotated = registrar(&node, &["status", "--name", "new-registrar", "--faucet-key", &new_key]).await;
     assert_eq!(rotated["problems"], serde_json::json!([]), "{rotated}");
@@ -328,21 +315,8 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
     ];
     let proposed = registrar(&node, &rotate_back).await;
     assert_eq!(proposed["results"][0][1], "1.10.1", "{proposed}");
-    let approve = |member: &str, file: String| {
-        [
-            "approve",
-            "--proposal",
-            "1.10.1",
-            "--member",
-            member,
-            "--key-file",
-            &file,
-            "--broadcast",
-        ]
-        .map(str::to_owned)
-    };
-    registrar(&node, &strs(&approve("member-a", dir.wif("member-a")))).await;
-    let b = registrar(&node, &strs(&approve("member-b", dir.wif("member-b")))).await;
+    registrar(&node, &strs(&approve("1.10.1", "member-a", &dir))).await;
+    let b = registrar(&node, &strs(&approve("1.10.1", "member-b", &dir))).await;
     assert!(
         b["notes"][1]
             .as_str()
@@ -391,6 +365,23 @@ async fn a_fresh_account_becomes_the_registrar_and_its_key_is_rotated_by_the_com
     ];
     assert!(refused(&node, &not_owned).await.contains("registrar setup"));
     devnet.shutdown().await;
+}
+
+/// `registrar approve` of `proposal` by `member`, signed with its key, broadcast.
+fn approve(proposal: &str, member: &str, dir: &Dir) -> Vec<String> {
+    let file = dir.wif(member);
+    [
+        "approve",
+        "--proposal",
+        proposal,
+        "--member",
+        member,
+        "--key-file",
+        &file,
+        "--broadcast",
+    ]
+    .map(str::to_owned)
+    .to_vec()
 }
 
 fn strs(v: &[String]) -> Vec<&str> {

@@ -191,6 +191,50 @@ impl Report for TxReport {
     }
 }
 
+/// Which authority of an account a signing key must hold alone.
+enum Acts {
+    /// The owner authority (changing the owner needs it).
+    Owner,
+    /// The active or the owner authority; `whose` names the account's role in messages.
+    ActiveOrOwner { whose: &'static str },
+}
+
+/// The private key in `path` (given as `flag`), which must hold `acts` of `account`; `None` with
+/// a dry run. A key that does not is refused before anything is sent.
+fn signing_key(
+    path: Option<&std::path::Path>,
+    flag: &str,
+    dry_run: bool,
+    account: &bts_rpc::Account,
+    acts: Acts,
+    prefix: bts_protocol::Prefix,
+) -> Result<Option<PrivateKey>, InputError> {
+    let Some(key) = key_file(path, flag, dry_run)? else {
+        return Ok(None);
+    };
+    let public = key.public_key(prefix);
+    let owner = chain::key_satisfies(&account.owner, &public);
+    match acts {
+        Acts::Owner if !owner => Err(InputError::new(format!(
+            "the key in {flag} is not {}'s owner key (owner authority {})",
+            account.name,
+            status::describe(&account.owner)
+        ))
+        .hint("give the file holding the owner key's WIF; nothing was sent")),
+        Acts::ActiveOrOwner { whose } if !owner && !chain::key_satisfies(&account.active, &public) => {
+            Err(InputError::new(format!(
+                "the key in {flag} cannot act for {} (active authority {})",
+                account.name,
+                status::describe(&account.active)
+            ))
+            .hint(format!(
+                "give the file holding the {whose} active key; nothing was sent"
+            )))
+        }
+        _ => Ok(Some(key)),
+    }
+}
+
 /// A private key from a file named by `flag`; `None` with a dry run.
 fn key_file(path: Option<&std::path::Path>, flag: &str, dry_run: bool) -> Result<Option<PrivateKey>, InputError> {
     match (path, dry_run) {

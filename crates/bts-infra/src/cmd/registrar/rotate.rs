@@ -8,9 +8,9 @@
 //! is not the case here; `--review-period` adds one anyway (the proposal then executes at its
 //! expiration, and approvals may only be withdrawn during the period).
 
-use super::chain::{Chain, account_satisfies, amount, key_satisfies};
+use super::chain::{Chain, account_satisfies, amount};
 use super::status::describe;
-use super::{NodeArgs, Sending, TxReport, key_file};
+use super::{Acts, NodeArgs, Sending, TxReport, signing_key};
 use crate::error::InputError;
 use crate::output::OutputArgs;
 use bts_faucet::registrar;
@@ -121,23 +121,14 @@ impl RotateArgs {
             .hint("fund the fee payer, or give another --fee-payer; nothing was sent")
             .into());
         }
-        let key = key_file(
+        let key = signing_key(
             self.fee_payer_key_file.as_deref(),
             "--fee-payer-key-file",
             self.sending.dry_run,
+            &payer,
+            Acts::ActiveOrOwner { whose: "fee payer's" },
+            chain.prefix,
         )?;
-        if let Some(key) = &key {
-            let public = key.public_key(chain.prefix);
-            if !key_satisfies(&payer.active, &public) && !key_satisfies(&payer.owner, &public) {
-                return Err(InputError::new(format!(
-                    "the key in --fee-payer-key-file cannot act for {} (active authority {})",
-                    payer.name,
-                    describe(&payer.active)
-                ))
-                .hint("give the file holding the fee payer's active key; nothing was sent")
-                .into());
-            }
-        }
         let mut report = self
             .sending
             .send(chain, &registrar, tx, key.as_ref().map(|k| vec![k]))
@@ -234,19 +225,14 @@ impl ApproveArgs {
         let proposed = before["proposed_transaction"]["operations"].to_string();
         let op: Operation = ProposalUpdate::approve(member.id, self.proposal, &[member.id]).into();
         let tx = chain.transaction(vec![op]).await?;
-        let key = key_file(self.key_file.as_deref(), "--key-file", self.sending.dry_run)?;
-        if let Some(key) = &key {
-            let public = key.public_key(chain.prefix);
-            if !key_satisfies(&member.active, &public) && !key_satisfies(&member.owner, &public) {
-                return Err(InputError::new(format!(
-                    "the key in --key-file cannot act for {} (active authority {})",
-                    member.name,
-                    describe(&member.active)
-                ))
-                .hint("give the file holding the member's active key; nothing was sent")
-                .into());
-            }
-        }
+        let key = signing_key(
+            self.key_file.as_deref(),
+            "--key-file",
+            self.sending.dry_run,
+            &member,
+            Acts::ActiveOrOwner { whose: "member's" },
+            chain.prefix,
+        )?;
         let mut report = self
             .sending
             .send(chain, &member, tx, key.as_ref().map(|k| vec![k]))

@@ -4,7 +4,7 @@
 
 use super::chain::{Chain, amount, key_satisfies};
 use super::status::describe;
-use super::{NodeArgs, Sending, TxReport, key_file};
+use super::{Acts, NodeArgs, Sending, TxReport, signing_key};
 use crate::error::InputError;
 use crate::output::OutputArgs;
 use bts_faucet::registrar;
@@ -117,18 +117,14 @@ impl SetupArgs {
             .hint(format!("fund {} first; nothing was sent", registrar.name))
             .into());
         }
-        let key = key_file(self.owner_key_file.as_deref(), "--owner-key-file", self.sending.dry_run)?;
-        if let Some(key) = &key
-            && !key_satisfies(&registrar.owner, &key.public_key(chain.prefix))
-        {
-            return Err(InputError::new(format!(
-                "the key in --owner-key-file is not {}'s owner key (owner authority {})",
-                registrar.name,
-                describe(&registrar.owner)
-            ))
-            .hint("give the file holding the owner key's WIF; nothing was sent")
-            .into());
-        }
+        let key = signing_key(
+            self.owner_key_file.as_deref(),
+            "--owner-key-file",
+            self.sending.dry_run,
+            &registrar,
+            Acts::Owner,
+            chain.prefix,
+        )?;
         let mut report = self
             .sending
             .send(chain, &registrar, tx, key.as_ref().map(|k| vec![k]))
