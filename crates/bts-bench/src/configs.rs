@@ -1,6 +1,7 @@
 //! The three proxies' configuration files, each written as a competent operator would for a
 //! JSON-RPC API that serves both HTTP POST and WebSocket on one path, with access logs off.
 
+use crate::dial::{BUNDLE_FILE, CERT_FILE, KEY_FILE};
 use std::net::SocketAddr;
 use std::path::Path;
 
@@ -8,6 +9,8 @@ use std::path::Path;
 pub(crate) struct Setup<'a> {
     /// Where the proxy listens.
     pub(crate) listen: SocketAddr,
+    /// Where it terminates TLS with the bench certificate, if it does in this bench.
+    pub(crate) tls: Option<SocketAddr>,
     /// The devnet node behind it.
     pub(crate) backend: SocketAddr,
     /// Cores on this machine (HAProxy threads).
@@ -25,6 +28,12 @@ pub(crate) struct Setup<'a> {
 /// cacheable, see the README).
 pub(crate) fn gateway_toml(s: &Setup<'_>, chain_id: &str) -> String {
     let conns = s.max_connections;
+    let tls = s.tls.map_or(String::new(), |listen| {
+        let dir = s.dir.display();
+        format!(
+            "\n[tls]\nlisten = \"{listen}\"\n\n[[tls.certificate]]\ncert = \"{dir}/{CERT_FILE}\"\nkey = \"{dir}/{KEY_FILE}\"\n"
+        )
+    });
     format!(
         r#"[server]
 listen = "{listen}"
@@ -44,7 +53,7 @@ selection = "round-robin"
 [[network.backend]]
 url = "ws://{backend}/"
 http-keep-alive = true
-"#,
+{tls}"#,
         listen = s.listen,
         backend = s.backend,
     )
@@ -54,6 +63,14 @@ http-keep-alive = true
 /// do), one thread per core, keep-alive and connection reuse to the backend, and a tunnel
 /// timeout long enough for idle WebSockets. No `log` lines: no access log.
 pub(crate) fn haproxy_cfg(s: &Setup<'_>) -> String {
+    // TLS as HAProxy's documentation has it, with the same certificate as bts-gateway's; its
+    // TLS 1.3 tickets and session cache are on by default.
+    let tls = s.tls.map_or(String::new(), |listen| {
+        format!(
+            "\nfrontend api_tls\n    bind {listen} ssl crt {}/{BUNDLE_FILE} alpn http/1.1\n    default_backend nodes\n",
+            s.dir.display()
+        )
+    });
     format!(
         r#"global
     nbthread {cores}
@@ -74,7 +91,7 @@ defaults
 frontend api
     bind {listen}
     default_backend nodes
-
+{tls}
 backend nodes
     server node1 {backend}
 "#,
@@ -157,6 +174,7 @@ mod tests {
     fn setup(dir: &Path) -> Setup<'_> {
         Setup {
             listen: "127.0.0.1:9001".parse().expect("an address"),
+            tls: Some("127.0.0.1:9443".parse().expect("an address")),
             backend: "127.0.0.1:9000".parse().expect("an address"),
             cores: 2,
             max_connections: 100_000,
@@ -175,6 +193,10 @@ mod tests {
         let haproxy = haproxy_cfg(&s);
         assert!(haproxy.contains("server node1 127.0.0.1:9000") && haproxy.contains("nbthread 2"));
         assert!(!haproxy.contains("log"));
+        assert!(haproxy.contains("bind 127.0.0.1:9443 ssl crt /tmp/x/bench-bundle.pem alpn http/1.1"));
+        assert!(
+            gateway.contains("listen = \"127.0.0.1:9443\"") && gateway.contains("cert = \"/tmp/x/bench-cert.pem\"")
+        );
         let nginx = nginx_conf(&s);
         assert!(nginx.contains("server 127.0.0.1:9000;") && nginx.contains("access_log off;"));
         assert!(nginx.contains("pid /tmp/x/nginx.pid;"));

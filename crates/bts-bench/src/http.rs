@@ -1,8 +1,10 @@
 //! HTTP JSON-RPC load: a closed loop (each keep-alive connection sends its next call when the
 //! last is answered, for peak throughput) and an open loop (calls sent on a fixed schedule, for
-//! latency at a chosen load). Both use hyper's HTTP/1.1 connection directly, one per worker.
+//! latency at a chosen load), both on kept connections, and new connections (a TLS handshake and
+//! one call each). All use hyper's HTTP/1.1 connection directly, one per worker.
 
-use crate::load::{Window, call_body, is_result, next_call};
+use crate::dial::{Dialer, Stream};
+use crate::load::{Call, Window, call_body, is_result, next_call};
 use crate::stats::Tally;
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
@@ -10,9 +12,7 @@ use hyper::client::conn::http1::SendRequest;
 use hyper::header::{CONTENT_TYPE, HOST};
 use hyper::{Request, StatusCode};
 use hyper_util::rt::TokioIo;
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
-use tokio::net::TcpStream;
 use tokio::task::JoinSet;
 
 /// One keep-alive connection to a target.
@@ -30,26 +30,28 @@ enum Failure {
 }
 
 impl Connection {
-    async fn open(addr: SocketAddr) -> anyhow::Result<Connection> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
+    async fn open(dialer: &Dialer) -> anyhow::Result<Connection> {
+        Connection::over(dialer.connect().await?, dialer).await
+    }
+
+    async fn over(stream: Stream, dialer: &Dialer) -> anyhow::Result<Connection> {
         let (sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
         tokio::spawn(async move {
             let _ = driver.await;
         });
         Ok(Connection {
             sender,
-            host: addr.to_string(),
+            host: dialer.addr.to_string(),
         })
     }
 
-    /// Sends call `n` and reads the whole answer; `Ok(true)` if it carries a result.
-    async fn call(&mut self, n: u64) -> Result<bool, Failure> {
+    /// Sends `body` and reads the whole answer; `Ok(true)` if it carries a result.
+    async fn call(&mut self, body: String) -> Result<bool, Failure> {
         self.sender.ready().await.map_err(|_| Failure::Closed)?;
         let request = Request::post("/")
             .header(HOST, &self.host)
             .header(CONTENT_TYPE, "application/json")
-            .body(Full::new(Bytes::from(call_body(n))))
+            .body(Full::new(Bytes::from(body)))
             .map_err(|_| Failure::Failed)?;
         let response = self.sender.send_request(request).await.map_err(|_| Failure::Failed)?;
         let status = response.status();
@@ -64,27 +66,32 @@ impl Connection {
 }
 
 /// Whether `addr` answers a call over HTTP with a result.
-pub(crate) async fn probe(addr: SocketAddr) -> bool {
-    let attempt = async { Connection::open(addr).await.ok()?.call(0).await.ok() };
+pub(crate) async fn probe(dialer: &Dialer) -> bool {
+    let attempt = async { Connection::open(dialer).await.ok()?.call(call_body(0)).await.ok() };
     matches!(
         tokio::time::timeout(Duration::from_secs(2), attempt).await,
         Ok(Some(true))
     )
 }
 
-/// Peak throughput: `connections` closed-loop workers over `window`.
-pub(crate) async fn closed_loop(addr: SocketAddr, connections: usize, window: Window) -> anyhow::Result<Tally> {
+/// Peak throughput: `connections` closed-loop workers sending `call`s over `window`.
+pub(crate) async fn closed_loop(
+    dialer: Dialer,
+    connections: usize,
+    call: Call,
+    window: Window,
+) -> anyhow::Result<Tally> {
     let mut workers = JoinSet::new();
     for _ in 0..connections {
-        workers.spawn(closed_worker(addr, window));
+        workers.spawn(closed_worker(dialer.clone(), call, window));
     }
     join(workers).await
 }
 
-async fn closed_worker(addr: SocketAddr, window: Window) -> Tally {
+async fn closed_worker(dialer: Dialer, call: Call, window: Window) -> Tally {
     let mut tally = Tally::default();
     while Instant::now() < window.end {
-        let Some(mut connection) = connect(addr, window, &mut tally).await else {
+        let Some(mut connection) = connect(&dialer, window, &mut tally).await else {
             continue;
         };
         loop {
@@ -92,7 +99,7 @@ async fn closed_worker(addr: SocketAddr, window: Window) -> Tally {
             if started >= window.end {
                 break;
             }
-            let result = connection.call(next_call()).await;
+            let result = connection.call(call.body(next_call())).await;
             let done = Instant::now();
             let counted = window.counts(started, done);
             match result {
@@ -117,33 +124,28 @@ async fn closed_worker(addr: SocketAddr, window: Window) -> Tally {
 ///
 /// A call whose connection is still busy with the previous one goes out as soon as it is free.
 /// Latency is kept both from sending and from when the call was due (see `Tally::from_due_us`).
-pub(crate) async fn open_loop(
-    addr: SocketAddr,
-    connections: usize,
-    rate: f64,
-    window: Window,
-) -> anyhow::Result<Tally> {
+pub(crate) async fn open_loop(dialer: Dialer, connections: usize, rate: f64, window: Window) -> anyhow::Result<Tally> {
     let interval = Duration::from_secs_f64(connections as f64 / rate.max(1.0));
     let mut workers = JoinSet::new();
     for i in 0..connections {
         let offset = interval.mul_f64(i as f64 / connections as f64);
-        workers.spawn(open_worker(addr, window, interval, offset));
+        workers.spawn(open_worker(dialer.clone(), window, interval, offset));
     }
     join(workers).await
 }
 
-async fn open_worker(addr: SocketAddr, window: Window, interval: Duration, offset: Duration) -> Tally {
+async fn open_worker(dialer: Dialer, window: Window, interval: Duration, offset: Duration) -> Tally {
     let mut tally = Tally::default();
     let mut connection = None;
     let mut due = window.begin + offset;
     while due < window.end {
         tokio::time::sleep_until(due.into()).await;
         if connection.is_none() {
-            connection = connect(addr, window, &mut tally).await;
+            connection = connect(&dialer, window, &mut tally).await;
         }
         if let Some(c) = connection.as_mut() {
             let started = Instant::now();
-            let result = c.call(next_call()).await;
+            let result = c.call(call_body(next_call())).await;
             let done = Instant::now();
             let counted = due >= window.start && done <= window.end;
             match result {
@@ -164,8 +166,8 @@ async fn open_worker(addr: SocketAddr, window: Window, interval: Duration, offse
 
 /// Opens a connection, counting a failure inside the window as an error (and pausing briefly,
 /// so a dead target is not hammered with connects).
-async fn connect(addr: SocketAddr, window: Window, tally: &mut Tally) -> Option<Connection> {
-    match Connection::open(addr).await {
+async fn connect(dialer: &Dialer, window: Window, tally: &mut Tally) -> Option<Connection> {
+    match Connection::open(dialer).await {
         Ok(c) => Some(c),
         Err(_) => {
             if Instant::now() >= window.start {
@@ -175,6 +177,50 @@ async fn connect(addr: SocketAddr, window: Window, tally: &mut Tally) -> Option<
             None
         }
     }
+}
+
+/// New connections: `connections` workers, each connecting (for a TLS dialer: a handshake, full
+/// or resumed as the dialer's configuration allows), sending one call, and closing, over
+/// `window`. The latency is the whole of it; the tally counts the resumed handshakes.
+pub(crate) async fn new_connections(dialer: Dialer, connections: usize, window: Window) -> anyhow::Result<Tally> {
+    let mut workers = JoinSet::new();
+    for _ in 0..connections {
+        workers.spawn(new_connection_worker(dialer.clone(), window));
+    }
+    join(workers).await
+}
+
+async fn new_connection_worker(dialer: Dialer, window: Window) -> Tally {
+    let mut tally = Tally::default();
+    loop {
+        let started = Instant::now();
+        if started >= window.end {
+            break;
+        }
+        let attempt = async {
+            let stream = dialer.connect().await.ok()?;
+            let resumed = stream.resumed();
+            let mut connection = Connection::over(stream, &dialer).await.ok()?;
+            let ok = connection.call(call_body(next_call())).await.ok()?;
+            Some((ok, resumed))
+        };
+        let result = attempt.await;
+        let done = Instant::now();
+        if !window.counts(started, done) {
+            continue;
+        }
+        match result {
+            Some((ok, resumed)) => {
+                tally.record(ok, done - started);
+                tally.resumed += u64::from(ok && resumed);
+            }
+            None => {
+                tally.errors += 1;
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        }
+    }
+    tally
 }
 
 /// Merges the workers' tallies; a panicked worker is a bench bug and fails the phase.

@@ -25,6 +25,31 @@ pub(crate) fn call_body(n: u64) -> String {
     )
 }
 
+/// What a load phase sends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Call {
+    /// [`call_body`]: a fresh read each time, which every call must take to the node.
+    Fresh,
+    /// [`cached_body`]: a read whose answer never changes, which bts-gateway serves from its
+    /// cache (and the other proxies pass on).
+    Cached,
+}
+
+impl Call {
+    /// The text of call `n`.
+    pub(crate) fn body(self, n: u64) -> String {
+        match self {
+            Call::Fresh => call_body(n),
+            Call::Cached => cached_body(n),
+        }
+    }
+}
+
+/// Call `n` of the cached phase: `get_chain_id`, whose answer is the same for the node's life.
+pub(crate) fn cached_body(n: u64) -> String {
+    format!(r#"{{"id":{n},"jsonrpc":"2.0","method":"call","params":[0,"get_chain_id",[]]}}"#)
+}
+
 /// The `login` call a wallet sends first on a WebSocket (API 1, anonymous).
 pub(crate) const LOGIN: &str = r#"{"id":1,"method":"call","params":[1,"login",["",""]]}"#;
 

@@ -3,6 +3,7 @@
 
 mod bench;
 mod configs;
+mod dial;
 mod http;
 mod load;
 mod procs;
@@ -26,7 +27,8 @@ struct Cli {
 #[derive(Subcommand)]
 enum Bench {
     /// bts-gateway against HAProxy and nginx (and the node directly) in front of one devnet node:
-    /// HTTP req/s and latency, latency at half load, WebSocket msg/s, memory per idle WebSocket
+    /// CPU per relayed call, throughput, added latency, TLS, cached calls, memory per idle
+    /// WebSocket
     Gateway(GatewayArgs),
 }
 
@@ -42,9 +44,13 @@ struct GatewayArgs {
     /// load on the machine falls on all of them alike
     #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=100))]
     rounds: u32,
-    /// Concurrent connections of the HTTP and WebSocket load
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(1..=10_000))]
-    connections: u32,
+    /// Concurrent connections of the peak phases, one phase per number (HTTP and WebSocket); the
+    /// first also sets the half-load, cached, HTTPS and WSS phases
+    #[arg(long, default_value = "64,256", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    connections: Vec<u32>,
+    /// TLS connections being set up at once in the handshake phases
+    #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..=10_000))]
+    handshakes: u32,
     /// Idle WebSocket sessions held through each target for the memory measurement
     #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u32).range(1..))]
     idle: u32,
@@ -56,7 +62,8 @@ fn main() -> ExitCode {
         duration: args.duration,
         warmup: args.warmup,
         rounds: args.rounds as usize,
-        connections: args.connections as usize,
+        connections: args.connections.iter().map(|&c| c as usize).collect(),
+        handshake_concurrency: args.handshakes as usize,
         idle: args.idle as usize,
         idle_requested: args.idle as usize,
     };

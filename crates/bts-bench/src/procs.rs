@@ -249,6 +249,26 @@ pub(crate) fn tree_cpu(pid: u32) -> Duration {
     tree(pid).into_iter().map(cpu).sum()
 }
 
+/// CPU time (user and system) of `pid` alone, not its children (the bench's own load clients,
+/// whose children are the peers).
+pub(crate) fn process_cpu(pid: u32) -> Duration {
+    cpu(pid)
+}
+
+/// The machine's CPU ticks so far, summed over all cores: (busy, all), from `/proc/stat`. Busy
+/// is everything but idle and iowait.
+pub(crate) fn machine_ticks() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0, 0);
+    };
+    let fields: Vec<u64> = line.split_whitespace().skip(1).filter_map(|v| v.parse().ok()).collect();
+    // user nice system idle iowait irq softirq steal (guest time is already in user).
+    let all: u64 = fields.iter().take(8).sum();
+    let idle = fields.get(3).copied().unwrap_or(0) + fields.get(4).copied().unwrap_or(0);
+    (all.saturating_sub(idle), all)
+}
+
 /// `pid` and all its descendants.
 fn tree(pid: u32) -> Vec<u32> {
     let parents = parent_map();
@@ -318,6 +338,9 @@ mod tests {
         while spin.elapsed() < Duration::from_millis(50) {}
         assert!(tree_cpu(me) > Duration::ZERO);
         assert!(tree(1).contains(&1));
+        assert!(process_cpu(me) > Duration::ZERO);
+        let (busy, all) = machine_ticks();
+        assert!(busy > 0 && all >= busy, "{busy} {all}");
     }
 
     #[test]

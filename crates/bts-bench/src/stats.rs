@@ -15,6 +15,8 @@ pub(crate) struct Tally {
     /// microseconds. It adds to the latency the time a call waited for its connection (or the
     /// generator) when the target could not keep up, which latency from sending hides.
     pub(crate) from_due_us: Vec<u32>,
+    /// New-connection phases: good answers whose TLS handshake resumed a session.
+    pub(crate) resumed: u64,
 }
 
 impl Tally {
@@ -40,6 +42,7 @@ impl Tally {
     pub(crate) fn merge(&mut self, other: Tally) {
         self.ok += other.ok;
         self.errors += other.errors;
+        self.resumed += other.resumed;
         self.latencies_us.extend(other.latencies_us);
         self.from_due_us.extend(other.from_due_us);
     }

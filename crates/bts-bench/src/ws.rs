@@ -1,6 +1,7 @@
 //! WebSocket load: request/response throughput over long-lived sessions, and many idle sessions
 //! held open to weigh a proxy's memory per connection.
 
+use crate::dial::{Dialer, Stream};
 use crate::http::join;
 use crate::load::{LOGIN, Window, call_body, is_result, next_call};
 use crate::stats::Tally;
@@ -14,26 +15,30 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
 
 /// A client session.
-pub(crate) type Session = WebSocketStream<TcpStream>;
+pub(crate) type Session = WebSocketStream<Stream>;
 
 /// Loopback source addresses the idle sessions are spread over: each proxied session takes a
 /// client port towards the proxy, and one source address has only ~28,000 ephemeral ports.
 const SOURCES: u8 = 8;
 
-/// Opens a session to `addr`, from `source` when given (any 127.x address works on Linux).
-/// Small buffers: 10,000 sessions must weigh little in the bench itself.
-pub(crate) async fn open(addr: SocketAddr, source: Option<IpAddr>) -> anyhow::Result<Session> {
-    let stream = match source {
-        Some(ip) => {
-            let socket = TcpSocket::new_v4()?;
-            socket.bind(SocketAddr::new(ip, 0))?;
-            socket.connect(addr).await?
-        }
-        None => TcpStream::connect(addr).await?,
-    };
+/// Opens a session through `dialer`.
+pub(crate) async fn open(dialer: &Dialer) -> anyhow::Result<Session> {
+    handshake(dialer.connect().await?, dialer.ws_url()).await
+}
+
+/// Opens a plain session to `addr` from `source` (any 127.x address works on Linux).
+async fn open_from(addr: SocketAddr, source: IpAddr) -> anyhow::Result<Session> {
+    let socket = TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::new(source, 0))?;
+    let stream: TcpStream = socket.connect(addr).await?;
     stream.set_nodelay(true)?;
+    handshake(Stream::Plain(stream), Dialer::plain(addr).ws_url()).await
+}
+
+/// The WebSocket handshake. Small buffers: 10,000 sessions must weigh little in the bench itself.
+async fn handshake(stream: Stream, url: String) -> anyhow::Result<Session> {
     let config = WebSocketConfig::default().read_buffer_size(4096).write_buffer_size(0);
-    let (session, _) = client_async_with_config(format!("ws://{addr}/"), stream, Some(config)).await?;
+    let (session, _) = client_async_with_config(url, stream, Some(config)).await?;
     Ok(session)
 }
 
@@ -51,8 +56,8 @@ async fn call(session: &mut Session, text: String) -> anyhow::Result<bool> {
 }
 
 /// Whether `addr` accepts a WebSocket and answers `login`.
-pub(crate) async fn probe(addr: SocketAddr) -> bool {
-    let attempt = async { call(&mut open(addr, None).await.ok()?, LOGIN.to_owned()).await.ok() };
+pub(crate) async fn probe(dialer: &Dialer) -> bool {
+    let attempt = async { call(&mut open(dialer).await.ok()?, LOGIN.to_owned()).await.ok() };
     matches!(
         tokio::time::timeout(Duration::from_secs(2), attempt).await,
         Ok(Some(true))
@@ -61,18 +66,18 @@ pub(crate) async fn probe(addr: SocketAddr) -> bool {
 
 /// Request/response throughput: `connections` sessions, each sending its next call when the
 /// last is answered, over `window`.
-pub(crate) async fn throughput(addr: SocketAddr, connections: usize, window: Window) -> anyhow::Result<Tally> {
+pub(crate) async fn throughput(dialer: Dialer, connections: usize, window: Window) -> anyhow::Result<Tally> {
     let mut workers = JoinSet::new();
     for _ in 0..connections {
-        workers.spawn(worker(addr, window));
+        workers.spawn(worker(dialer.clone(), window));
     }
     join(workers).await
 }
 
-async fn worker(addr: SocketAddr, window: Window) -> Tally {
+async fn worker(dialer: Dialer, window: Window) -> Tally {
     let mut tally = Tally::default();
     while Instant::now() < window.end {
-        let mut session = match open(addr, None).await {
+        let mut session = match open(&dialer).await {
             Ok(s) => s,
             Err(_) => {
                 if Instant::now() >= window.start {
@@ -120,7 +125,7 @@ pub(crate) async fn hold_idle(addr: SocketAddr, count: usize) -> Idle {
         .map(|i| async move {
             let source = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1 + (i % usize::from(SOURCES)) as u8));
             let attempt = async {
-                let mut session = open(addr, Some(source)).await.ok()?;
+                let mut session = open_from(addr, source).await.ok()?;
                 call(&mut session, LOGIN.to_owned()).await.ok()?.then_some(session)
             };
             tokio::time::timeout(Duration::from_secs(30), attempt)
