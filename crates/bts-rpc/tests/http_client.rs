@@ -152,3 +152,41 @@ async fn with_keep_alive_a_read_lost_on_a_kept_connection_is_sent_again_and_a_br
     assert!(!err.retry_safe());
     assert_eq!(node.connections(), connections, "not sent again");
 }
+
+fn keep_alive_client(url: &str) -> HttpClient {
+    let options = HttpOptions {
+        timeout: Duration::from_secs(5),
+        keep_alive: true,
+        ..HttpOptions::default()
+    };
+    HttpClient::new(url, options).unwrap()
+}
+
+#[tokio::test]
+async fn with_keep_alive_one_connection_serves_calls_in_turn() {
+    let node = ClosingNode::start(5, After::DropNext).await;
+    let http = keep_alive_client(&node.http_url());
+    for n in 1..=5 {
+        let answer: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+        assert_eq!(answer, format!("answer {n}"));
+    }
+    assert_eq!((node.connections(), node.dropped()), (1, 0), "the connection was kept");
+}
+
+#[tokio::test]
+async fn with_keep_alive_a_connection_the_server_closed_while_idle_is_not_used_again() {
+    // The node closes each connection shortly after its one answer; the client's next call,
+    // made after that close, must see it and dial anew instead of losing the call to it.
+    let node = ClosingNode::start(1, After::Close).await;
+    let http = keep_alive_client(&node.http_url());
+    let _: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+    tokio::time::sleep(support::closing::CLOSE_DELAY * 4).await;
+    let second: String = http.call_as(database(), "get_chain_id", &[(); 0]).await.unwrap();
+    assert_eq!(second, "answer 2");
+    tokio::time::sleep(support::closing::CLOSE_DELAY * 4).await;
+    // A broadcast is never sent twice: it only succeeds if the closed connection was left alone.
+    http.call(bts_rpc::api::network_broadcast(), "broadcast_transaction", &[(); 0])
+        .await
+        .unwrap();
+    assert_eq!(node.connections(), 3);
+}

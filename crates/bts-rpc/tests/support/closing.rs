@@ -17,7 +17,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 /// How long [`After::Close`] waits between the answer and the close.
-const CLOSE_DELAY: Duration = Duration::from_millis(20);
+pub const CLOSE_DELAY: Duration = Duration::from_millis(20);
 
 /// What happens once a connection has had its answers.
 #[derive(Debug, Clone, Copy)]
