@@ -10,7 +10,7 @@
 use serde_json::value::RawValue;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
-use tokio::sync::watch;
+use tokio::sync::oneshot;
 
 /// A request's identity for caching and collapsing: network, API name, method and argument text,
 /// in one string (one allocation per request; the parts cannot contain the separator).
@@ -112,77 +112,92 @@ impl Cache {
 /// case each waiter makes its own call.
 pub type Shared = Result<Arc<RawValue>, ()>;
 
-/// Identical calls in flight.
+/// Identical calls in flight: per key, the followers waiting for the leader's outcome. A flight
+/// that nobody joins costs one map entry and no channel (most reads: a channel per call was a
+/// measurable part of the gateway's CPU per relayed call).
 #[derive(Debug, Default)]
 pub struct SingleFlight {
-    inflight: Mutex<FastMap<Key, watch::Receiver<Option<Shared>>>>,
+    inflight: Mutex<FastMap<Key, Vec<oneshot::Sender<Shared>>>>,
 }
 
 /// The first caller of a key leads: it makes the call and reports the outcome.
 pub struct Leader<'a> {
     flight: &'a SingleFlight,
-    key: Key,
-    tx: watch::Sender<Option<Shared>>,
+    /// `None` once finished.
+    key: Option<Key>,
 }
 
 /// Whether to make the call or wait for the one in flight.
 pub enum Turn<'a> {
     /// Make the call, then [`Leader::finish`].
     Lead(Leader<'a>),
-    /// Another caller is making it.
-    Follow(watch::Receiver<Option<Shared>>),
+    /// Another caller is making it: [`follow`].
+    Follow(oneshot::Receiver<Shared>),
 }
 
 impl SingleFlight {
     /// Joins the flight for `key`.
     pub fn join(&self, key: Key) -> Turn<'_> {
         let mut inflight = self.inflight.lock().expect("single-flight lock");
-        if let Some(rx) = inflight.get(&key) {
-            return Turn::Follow(rx.clone());
+        if let Some(followers) = inflight.get_mut(&key) {
+            let (tx, rx) = oneshot::channel();
+            followers.push(tx);
+            return Turn::Follow(rx);
         }
-        let (tx, rx) = watch::channel(None);
-        inflight.insert(key.clone(), rx);
-        Turn::Lead(Leader { flight: self, key, tx })
+        inflight.insert(key.clone(), Vec::new());
+        Turn::Lead(Leader {
+            flight: self,
+            key: Some(key),
+        })
+    }
+
+    /// Ends the flight of `key`, returning who joined it.
+    fn end(&self, key: &Key) -> Followers {
+        let followers = self.inflight.lock().expect("single-flight lock").remove(key);
+        Followers(followers.unwrap_or_default())
+    }
+}
+
+/// The callers that joined a finished flight, to be told its outcome.
+#[must_use = "followers wait until told"]
+pub struct Followers(Vec<oneshot::Sender<Shared>>);
+
+impl Followers {
+    /// Whether anyone joined.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Tells every follower the outcome.
+    pub fn send(self, outcome: &Shared) {
+        for tx in self.0 {
+            let _ = tx.send(outcome.clone());
+        }
     }
 }
 
 impl Leader<'_> {
-    /// Whether anyone joined this flight (the table itself holds one receiver).
-    pub fn has_followers(&self) -> bool {
-        self.tx.receiver_count() > 1
-    }
-
-    /// Reports the outcome to the followers and ends the flight.
-    pub fn finish(self, outcome: Shared) {
-        self.flight
-            .inflight
-            .lock()
-            .expect("single-flight lock")
-            .remove(&self.key);
-        let _ = self.tx.send(Some(outcome));
+    /// Ends the flight: later callers of the key lead their own. Returns who joined, to be
+    /// told the outcome (dropping them tells them to make their own calls).
+    pub fn finish(mut self) -> Followers {
+        let key = self.key.take().expect("a leader finishes once");
+        self.flight.end(&key)
     }
 }
 
 impl Drop for Leader<'_> {
     fn drop(&mut self) {
-        // A leader that never finished (its task was cancelled) must not strand its followers.
-        if self.tx.borrow().is_none() {
-            self.flight
-                .inflight
-                .lock()
-                .expect("single-flight lock")
-                .remove(&self.key);
-            let _ = self.tx.send(Some(Err(())));
+        // A leader that never finished (its task was cancelled) must not strand its followers:
+        // dropping their senders tells them to make their own calls.
+        if let Some(key) = self.key.take() {
+            drop(self.flight.end(&key));
         }
     }
 }
 
-/// Waits for the leader's outcome.
-pub async fn follow(mut rx: watch::Receiver<Option<Shared>>) -> Shared {
-    match rx.wait_for(Option::is_some).await {
-        Ok(v) => v.clone().unwrap_or(Err(())),
-        Err(_) => Err(()),
-    }
+/// Waits for the leader's outcome; `Err` when it has none to share.
+pub async fn follow(rx: oneshot::Receiver<Shared>) -> Shared {
+    rx.await.unwrap_or(Err(()))
 }
 
 #[cfg(test)]
@@ -240,8 +255,15 @@ mod tests {
         let Turn::Follow(rx) = f.join(key.clone()) else {
             panic!("second caller follows")
         };
-        leader.finish(Ok(raw("{}")));
+        let followers = leader.finish();
+        assert!(!followers.is_empty());
+        followers.send(&Ok(raw("{}")));
         assert_eq!(follow(rx).await.unwrap().get(), "{}");
+        // A flight nobody joined has nobody to tell.
+        let Turn::Lead(alone) = f.join(key.clone()) else {
+            panic!("flight ended, a new one starts")
+        };
+        assert!(alone.finish().is_empty());
         // A leader dropped without an answer releases its followers with an error.
         let Turn::Lead(leader) = f.join(key.clone()) else {
             panic!("flight ended, a new one starts")

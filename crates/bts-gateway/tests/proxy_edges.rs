@@ -136,6 +136,41 @@ async fn immutable_answers_are_served_even_when_every_node_hangs() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn identical_concurrent_reads_share_one_call_and_each_keeps_its_id() {
+    let devnet = devnet(1).await;
+    let gw = gateway(config_for(&devnet)).await;
+    // A slow node keeps the first read in flight while the others arrive.
+    support_proxy::fault(devnet.nodes()[0].addr, json!({"latency_ms": 400})).await;
+    // The metrics are the test process's: only collapsed lookups, which no other test makes.
+    const COLLAPSED: &str = r#"bts_gateway_cache_lookups_total{network="mainnet",result="collapsed"}"#;
+    let collapsed_before = support_proxy::metric(gw.addr, COLLAPSED).await;
+    let read = |id: u64| format!(r#"{{"id":{id},"method":"call","params":[0,"get_objects",[["2.1.0","1.2.7"]]]}}"#);
+    let answers = futures_util::future::join_all((1..=8).map(|id| async move {
+        // Staggered a little, so that all but the first find it in flight.
+        tokio::time::sleep(Duration::from_millis(20 * id)).await;
+        post(gw.addr, "/", &read(id)).await
+    }))
+    .await;
+    let first = parse(&answers[0].1);
+    for (id, (status, body)) in (1..).zip(&answers) {
+        let answer = parse(body);
+        assert_eq!(*status, 200, "{body}");
+        assert_eq!(answer["id"], id, "each answer carries its asker's id");
+        assert_eq!(answer["result"], first["result"], "one answer shared");
+    }
+    let joined = support_proxy::metric(gw.addr, COLLAPSED).await - collapsed_before;
+    assert_eq!(joined, 7.0, "seven reads joined the first one's call");
+    // Once it is over, the same read goes to the node again.
+    support_proxy::fault(devnet.nodes()[0].addr, json!({"latency_ms": 0})).await;
+    let (status, _) = post(gw.addr, "/", &read(9)).await;
+    assert_eq!(status, 200);
+    let joined = support_proxy::metric(gw.addr, COLLAPSED).await - collapsed_before;
+    assert_eq!(joined, 7.0, "not collapsed: nothing in flight");
+    gw.shutdown().await;
+    devnet.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn batches_deny_lists_and_the_gateways_own_endpoints() {
     let devnet = devnet(1).await;
     let mut config = config_for(&devnet);

@@ -168,7 +168,7 @@ async fn handle_one(dp: &DataPlane, origin: &Origin<'_>, text: &str, raw: Bytes)
         return cached(dp, origin, (&request, &call, &api), raw).await;
     }
     if cache::is_collapsible(&api, &call.method) {
-        return collapsed(dp, origin, (&request, &call, &api), raw, false).await;
+        return collapsed(dp, origin, (&request, &call, &api), raw).await;
     }
     forward(dp, origin, &call.method, raw)
         .await
@@ -197,7 +197,7 @@ async fn cached(dp: &DataPlane, origin: &Origin<'_>, parts: (&Request, &Call, &s
         return Answer::json(StatusCode::OK, &Response::ok(request, &*result));
     }
     metrics::cache(origin.network.name(), CacheResult::Miss);
-    let answer = collapsed(dp, origin, parts, raw, true).await;
+    let answer = collapsed(dp, origin, parts, raw).await;
     if let Ok(Response {
         outcome: Ok(result), ..
     }) = serde_json::from_slice::<Response>(&answer.body)
@@ -208,30 +208,30 @@ async fn cached(dp: &DataPlane, origin: &Origin<'_>, parts: (&Request, &Call, &s
 }
 
 /// A read that identical concurrent reads share. The leader forwards the client's own bytes;
-/// the answer is parsed for sharing only when someone joined, or when it is to be cached.
+/// the answer is parsed for sharing only when someone joined.
 async fn collapsed(
     dp: &DataPlane,
     origin: &Origin<'_>,
     (request, call, api): (&Request, &Call, &str),
     raw: Bytes,
-    for_cache: bool,
 ) -> Answer {
     let key = Key::new(origin.network.name(), api, &call.method, &call.args);
     match dp.flight.join(key) {
         Turn::Lead(leader) => {
             let answer = forward(dp, origin, &call.method, raw).await;
-            let shared = match &answer {
-                Ok(a) if a.status == StatusCode::OK && (for_cache || leader.has_followers()) => {
-                    match serde_json::from_slice::<Response>(&a.body) {
+            let followers = leader.finish();
+            if !followers.is_empty() {
+                let shared = match &answer {
+                    Ok(a) if a.status == StatusCode::OK => match serde_json::from_slice::<Response>(&a.body) {
                         Ok(Response {
                             outcome: Ok(result), ..
                         }) => Ok(Arc::from(result)),
                         _ => Err(()),
-                    }
-                }
-                _ => Err(()),
-            };
-            leader.finish(shared);
+                    },
+                    _ => Err(()),
+                };
+                followers.send(&shared);
+            }
             answer.unwrap_or_else(|e| Answer::error(&e, Some(request)))
         }
         Turn::Follow(rx) => {
