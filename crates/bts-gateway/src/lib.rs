@@ -7,7 +7,8 @@
 //! [`Network`]s and [`Backend`]s, read by the request path without locks), [`metrics`] (every
 //! Prometheus metric, declared once) and [`status`] (the `/status` page as JSON and HTML).
 //!
-//! The data plane moves requests: [`server`] (the listener, routes, graceful shutdown),
+//! The data plane moves requests: [`server`] (the listener, routes, graceful shutdown; whole
+//! connections served on one single-threaded runtime per core),
 //! [`proxy`] (HTTP requests with retries; WebSocket sessions that move to another node with
 //! their recipe), [`cache`] (immutable answers, collapsed identical reads), [`limits`] (rate and
 //! connection limits), [`client_ip`] (trusted proxies), [`error`] (the one mapping of gateway
@@ -28,6 +29,7 @@ pub mod proxy;
 pub mod select;
 pub mod server;
 pub mod status;
+mod workers;
 
 pub use config::{GatewayConfig, NetworkConfig, Selection};
 pub use edge::Listeners;

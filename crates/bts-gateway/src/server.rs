@@ -17,6 +17,7 @@ use crate::error::ProxyError;
 use crate::proxy::DataPlane;
 use crate::proxy::http::{self, Origin};
 use crate::proxy::ws::{self, SessionCtx};
+use crate::workers::{self, Workers};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::ws::WebSocketUpgrade;
@@ -97,6 +98,7 @@ pub async fn run(
         .header_read_timeout(dp.settings.header_read_timeout)
         .keep_alive(true);
     let mut connections = JoinSet::new();
+    let mut workers = Workers::start(std::thread::available_parallelism().map_or(1, |n| n.get()))?;
     tokio::pin!(shutdown);
     loop {
         let (accepted, kind) = tokio::select! {
@@ -116,25 +118,45 @@ pub async fn run(
         };
         while connections.try_join_next().is_some() {}
         let _ = stream.set_nodelay(true);
-        let stop = stop_rx.clone();
-        match kind {
-            Kind::Plain => {
-                let conn = Conn::new(builder.clone(), peer, app.clone(), false, None, stop);
-                connections.spawn(conn.serve(TokioIo::new(stream)));
+        let stream = match workers::detach(stream) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(target: "bts_gateway::server", error = %e, "cannot hand a connection to a serving thread");
+                continue;
             }
-            Kind::Redirect => {
-                let conn = Conn::new(builder.clone(), peer, redirect_app.clone(), false, None, stop);
-                connections.spawn(conn.serve(TokioIo::new(stream)));
+        };
+        let stop = stop_rx.clone();
+        let worker = workers.next();
+        match kind {
+            Kind::Plain | Kind::Redirect => {
+                let app = if matches!(kind, Kind::Plain) {
+                    app.clone()
+                } else {
+                    redirect_app.clone()
+                };
+                let conn = Conn::new(builder.clone(), peer, app, false, None, stop);
+                connections.spawn_on(
+                    async move {
+                        if let Ok(stream) = workers::attach(stream) {
+                            conn.serve(TokioIo::new(stream)).await;
+                        }
+                    },
+                    worker,
+                );
             }
             Kind::Tls => {
                 let Some(acceptor) = acceptor.clone() else { continue };
                 let conn = Conn::new(builder.clone(), peer, app.clone(), true, dp.settings.hsts.clone(), stop);
                 let timeout = dp.settings.header_read_timeout;
-                connections.spawn(async move {
-                    if let edge::Handshake::Serve(tls) = edge::handshake(&acceptor, stream, timeout).await {
-                        conn.serve(TokioIo::new(*tls)).await;
-                    }
-                });
+                connections.spawn_on(
+                    async move {
+                        let Ok(stream) = workers::attach(stream) else { return };
+                        if let edge::Handshake::Serve(tls) = edge::handshake(&acceptor, stream, timeout).await {
+                            conn.serve(TokioIo::new(*tls)).await;
+                        }
+                    },
+                    worker,
+                );
             }
         }
     }
@@ -405,10 +427,12 @@ fn websocket(
         shutdown: st.stop.clone(),
     };
     let max = dp.settings.max_message_bytes;
+    // A wallet's calls are a few hundred bytes: a larger one grows the buffer to its size (the
+    // frame header says it), so a small start costs idle sessions less and large calls nothing.
     upgrade
         .max_message_size(max)
         .max_frame_size(max)
-        .read_buffer_size(2048)
+        .read_buffer_size(512)
         .write_buffer_size(0)
         .on_upgrade(move |socket| ws::run(socket, ctx))
 }

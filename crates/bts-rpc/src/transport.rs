@@ -32,6 +32,7 @@ use std::net::{IpAddr, SocketAddr};
 use std::pin::{Pin, pin};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::thread::ThreadId;
 use std::time::{Duration, Instant};
 use tokio::net::TcpStream;
 
@@ -94,12 +95,16 @@ struct Conn {
     connection: Connection<TokioIo<TcpStream>, Full<Bytes>>,
 }
 
-/// Idle kept connections per server (`host:port`), the newest last.
+/// Idle kept connections per server (`host:port`), the newest last; on a single-threaded
+/// runtime, per thread (see [`Pool::shard`]).
 #[derive(Default)]
 struct Pool {
-    idle: Mutex<HashMap<String, Vec<(Conn, Instant)>>>,
+    idle: Mutex<HashMap<Option<ThreadId>, Shard>>,
     max_idle_per_host: usize,
 }
+
+/// One shard's idle connections by server, each with the time it went idle.
+type Shard = HashMap<String, Vec<(Conn, Instant)>>;
 
 impl std::fmt::Debug for Pool {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -110,10 +115,21 @@ impl std::fmt::Debug for Pool {
 }
 
 impl Pool {
+    /// Which idle connections the caller may use. A connection's readiness is reported on the
+    /// thread of the runtime it was opened on; the gateway serves on one single-threaded runtime
+    /// per core, and a connection used from another of them would have each of its wake-ups
+    /// cross cores. So single-threaded runtimes keep their own idle connections; work-stealing
+    /// runtimes share theirs.
+    fn shard() -> Option<ThreadId> {
+        let current_thread = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::CurrentThread);
+        current_thread.then(|| std::thread::current().id())
+    }
+
     /// The newest idle connection to `host` that is still usable, if any.
     fn take(&self, host: &str) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = idle.get_mut(host)?;
+        let list = idle.get_mut(&Pool::shard())?.get_mut(host)?;
         while let Some((mut conn, since)) = list.pop() {
             if since.elapsed() < POOL_IDLE && conn.usable() {
                 return Some(conn);
@@ -125,9 +141,10 @@ impl Pool {
     /// Keeps `conn` for the next POST to `host`, dropping connections idle too long.
     fn put(&self, host: &str, conn: Conn) {
         let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
-        let list = match idle.get_mut(host) {
+        let shard = idle.entry(Pool::shard()).or_default();
+        let list = match shard.get_mut(host) {
             Some(list) => list,
-            None => idle.entry(host.to_owned()).or_default(),
+            None => shard.entry(host.to_owned()).or_default(),
         };
         list.retain(|(_, since)| since.elapsed() < POOL_IDLE);
         if list.len() < self.max_idle_per_host {

@@ -83,10 +83,12 @@ pub type NodeSink = SplitSink<NodeSocket, tokio_tungstenite::tungstenite::Messag
 /// Its receiving half.
 pub type NodeStream = SplitStream<NodeSocket>;
 
-/// Buffer sizes for both sides of a session: a few KiB, so that idle sessions stay cheap.
+/// Buffer sizes for the node side of a session: 1 KiB to start, so that idle sessions stay cheap
+/// (a larger answer grows the buffer to its size: tungstenite reserves what the frame header
+/// says).
 pub fn small_buffers(max_message: usize) -> WebSocketConfig {
     WebSocketConfig::default()
-        .read_buffer_size(2048)
+        .read_buffer_size(1024)
         .write_buffer_size(0)
         .max_write_buffer_size(max_message.saturating_mul(4).max(1 << 20))
         .max_message_size(Some(MAX_ANSWER_BYTES))

@@ -148,10 +148,12 @@ pub async fn run(socket: WebSocket, ctx: SessionCtx) {
             e = upstream_event(&mut s.link) => e,
             () = &mut stopped => Event::Shutdown,
         };
+        // The handlers' futures are boxed: held inline, the largest (a connect, a failover with
+        // its replays) would size every idle session's task by itself.
         let out = match event {
-            Event::Client(text) => s.on_client_message(&text).await,
-            Event::Upstream(text) => s.on_node_message(&text).await,
-            Event::UpstreamLost(reason) => match s.failover(reason).await {
+            Event::Client(text) => Box::pin(s.on_client_message(&text)).await,
+            Event::Upstream(text) => Box::pin(s.on_node_message(&text)).await,
+            Event::UpstreamLost(reason) => match Box::pin(s.failover(reason)).await {
                 Ok(()) => Vec::new(),
                 Err(e) => {
                     let goodbye = s.fail_pending(&e);
