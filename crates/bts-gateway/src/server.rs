@@ -86,12 +86,13 @@ pub async fn run(
     };
     let redirect_app = edge::redirect_router(tls.as_ref().map(|t| t.store().clone()), public_port);
     let (stop_tx, stop_rx) = watch::channel(false);
-    let app = router(AppState {
+    let state = AppState {
         dp: dp.clone(),
         stop: stop_rx.clone(),
         reloader,
         tls,
-    });
+    };
+    let app = router(state.clone());
     let mut builder = http1::Builder::new();
     builder
         .timer(TokioTimer::new())
@@ -129,12 +130,12 @@ pub async fn run(
         let worker = workers.next();
         match kind {
             Kind::Plain | Kind::Redirect => {
-                let app = if matches!(kind, Kind::Plain) {
-                    app.clone()
+                let routes = if matches!(kind, Kind::Plain) {
+                    (app.clone(), Some(state.clone()))
                 } else {
-                    redirect_app.clone()
+                    (redirect_app.clone(), None)
                 };
-                let conn = Conn::new(builder.clone(), peer, app, false, None, stop);
+                let conn = Conn::new(builder.clone(), peer, routes, false, None, stop);
                 connections.spawn_on(
                     async move {
                         if let Ok(stream) = workers::attach(stream) {
@@ -146,7 +147,8 @@ pub async fn run(
             }
             Kind::Tls => {
                 let Some(acceptor) = acceptor.clone() else { continue };
-                let conn = Conn::new(builder.clone(), peer, app.clone(), true, dp.settings.hsts.clone(), stop);
+                let routes = (app.clone(), Some(state.clone()));
+                let conn = Conn::new(builder.clone(), peer, routes, true, dp.settings.hsts.clone(), stop);
                 let timeout = dp.settings.header_read_timeout;
                 connections.spawn_on(
                     async move {
@@ -193,6 +195,10 @@ struct Conn {
     builder: http1::Builder,
     peer: SocketAddr,
     app: Router,
+    /// For the API listeners: JSON-RPC requests go straight to [`rpc`] (the router's fallback)
+    /// without the router's matching, boxing and state cloning; the gateway's own paths still
+    /// go through it.
+    rpc: Option<AppState>,
     https: bool,
     hsts: Option<HeaderValue>,
     stop: watch::Receiver<bool>,
@@ -202,7 +208,7 @@ impl Conn {
     fn new(
         builder: http1::Builder,
         peer: SocketAddr,
-        app: Router,
+        (app, rpc): (Router, Option<AppState>),
         https: bool,
         hsts: Option<HeaderValue>,
         stop: watch::Receiver<bool>,
@@ -211,6 +217,7 @@ impl Conn {
             builder,
             peer,
             app,
+            rpc,
             https,
             hsts,
             stop,
@@ -226,6 +233,7 @@ impl Conn {
             builder,
             peer,
             app,
+            rpc: rpc_state,
             https,
             hsts,
             mut stop,
@@ -233,10 +241,17 @@ impl Conn {
         let service = hyper::service::service_fn(move |mut request: hyper::Request<hyper::body::Incoming>| {
             request.extensions_mut().insert(Peer(peer));
             request.extensions_mut().insert(Scheme { https });
-            let answer = app.clone().oneshot(request.map(Body::new));
+            let request = request.map(Body::new);
+            let handler = match &rpc_state {
+                Some(state) if !is_own_path(request.uri().path()) => Handler::Rpc(state.clone()),
+                _ => Handler::Router(app.clone()),
+            };
             let hsts = hsts.clone();
             async move {
-                let mut response = answer.await?;
+                let mut response = match handler {
+                    Handler::Rpc(state) => rpc(State(state), Extension(Peer(peer)), request).await,
+                    Handler::Router(app) => app.oneshot(request).await?,
+                };
                 if let Some(hsts) = hsts {
                     response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, hsts);
                 }
@@ -266,7 +281,20 @@ impl Conn {
     }
 }
 
-/// The routes.
+/// Who answers a request.
+enum Handler {
+    /// JSON-RPC, directly.
+    Rpc(AppState),
+    /// The router: the gateway's own paths, and everything on the redirect listener.
+    Router(Router),
+}
+
+/// Whether `path` is one of the gateway's own routes in [`router`] (anything else is JSON-RPC).
+fn is_own_path(path: &str) -> bool {
+    matches!(path, "/health" | "/metrics" | "/status" | "/status.json") || path.starts_with("/admin/")
+}
+
+/// The routes. Keep [`is_own_path`] in step.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
