@@ -294,7 +294,7 @@ fn is_own_path(path: &str) -> bool {
     matches!(path, "/health" | "/metrics" | "/status" | "/status.json") || path.starts_with("/admin/")
 }
 
-/// The routes. Keep [`is_own_path`] in step.
+/// The routes. Keep `is_own_path` in step.
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/health", get(health))
