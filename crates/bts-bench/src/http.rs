@@ -81,11 +81,7 @@ pub(crate) async fn closed_loop(
     call: Call,
     window: Window,
 ) -> anyhow::Result<Tally> {
-    let mut workers = JoinSet::new();
-    for _ in 0..connections {
-        workers.spawn(closed_worker(dialer.clone(), call, window));
-    }
-    join(workers).await
+    run_workers(connections, |_| closed_worker(dialer.clone(), call, window)).await
 }
 
 async fn closed_worker(dialer: Dialer, call: Call, window: Window) -> Tally {
@@ -126,12 +122,11 @@ async fn closed_worker(dialer: Dialer, call: Call, window: Window) -> Tally {
 /// Latency is kept both from sending and from when the call was due (see `Tally::from_due_us`).
 pub(crate) async fn open_loop(dialer: Dialer, connections: usize, rate: f64, window: Window) -> anyhow::Result<Tally> {
     let interval = Duration::from_secs_f64(connections as f64 / rate.max(1.0));
-    let mut workers = JoinSet::new();
-    for i in 0..connections {
+    run_workers(connections, |i| {
         let offset = interval.mul_f64(i as f64 / connections as f64);
-        workers.spawn(open_worker(dialer.clone(), window, interval, offset));
-    }
-    join(workers).await
+        open_worker(dialer.clone(), window, interval, offset)
+    })
+    .await
 }
 
 async fn open_worker(dialer: Dialer, window: Window, interval: Duration, offset: Duration) -> Tally {
@@ -183,11 +178,7 @@ async fn connect(dialer: &Dialer, window: Window, tally: &mut Tally) -> Option<C
 /// or resumed as the dialer's configuration allows), sending one call, and closing, over
 /// `window`. The latency is the whole of it; the tally counts the resumed handshakes.
 pub(crate) async fn new_connections(dialer: Dialer, connections: usize, window: Window) -> anyhow::Result<Tally> {
-    let mut workers = JoinSet::new();
-    for _ in 0..connections {
-        workers.spawn(new_connection_worker(dialer.clone(), window));
-    }
-    join(workers).await
+    run_workers(connections, |_| new_connection_worker(dialer.clone(), window)).await
 }
 
 async fn new_connection_worker(dialer: Dialer, window: Window) -> Tally {
@@ -223,8 +214,17 @@ async fn new_connection_worker(dialer: Dialer, window: Window) -> Tally {
     tally
 }
 
-/// Merges the workers' tallies; a panicked worker is a bench bug and fails the phase.
-pub(crate) async fn join(mut workers: JoinSet<Tally>) -> anyhow::Result<Tally> {
+/// Runs `count` workers, `worker(i)` the i-th, at once, and merges their tallies; a panicked
+/// worker is a bench bug and fails the phase.
+pub(crate) async fn run_workers<F, Fut>(count: usize, mut worker: F) -> anyhow::Result<Tally>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = Tally> + Send + 'static,
+{
+    let mut workers = JoinSet::new();
+    for i in 0..count {
+        workers.spawn(worker(i));
+    }
     let mut total = Tally::default();
     while let Some(result) = workers.join_next().await {
         total.merge(result?);

@@ -139,6 +139,11 @@ impl<'a> Report<'a> {
         self.target(name)?.phase(key)
     }
 
+    /// What `t` adds to direct in phase `key`: `f` of its result minus `f` of direct's.
+    fn added(&self, t: &Measured, key: Key, f: impl Fn(Phase) -> f64) -> Option<f64> {
+        Some(f(t.phase(key)?) - f(self.get(DIRECT, key)?))
+    }
+
     /// The value of `f` for the target over HAProxy's, for phase `key`.
     fn ratio(&self, t: &Measured, key: Key, f: impl Fn(Phase) -> f64) -> Option<f64> {
         let ours = f(t.phase(key)?);
@@ -258,7 +263,7 @@ impl<'a> Report<'a> {
         );
         for t in &self.results.targets {
             let p = |key: Key, f: fn(Phase) -> f64| t.phase(key).map(f);
-            let added = |key: Key, f: fn(Phase) -> f64| Some(p(key, f)? - self.get(DIRECT, key).map(f)?);
+            let added = |key: Key, f: fn(Phase) -> f64| self.added(t, key, f);
             let p50 = |p: Phase| p.latency.p50_ms;
             let p99 = |p: Phase| p.latency.p99_ms;
             let (one_http, one_ws) = (Key::One(Proto::Http), Key::One(Proto::Ws));
@@ -381,11 +386,10 @@ impl<'a> Report<'a> {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
-        let cpu: Vec<(String, Key)> = self.columns.clone();
         let _ = writeln!(
             out,
             "- CPU per relayed call ≤ 1.0×: {}",
-            list(&cpu, |p| p.cpu_us_per_call, |r| r <= 1.0)
+            list(&self.columns, |p| p.cpu_us_per_call, |r| r <= 1.0)
         );
         let peaks: Vec<(String, Key)> = self
             .columns
@@ -396,8 +400,8 @@ impl<'a> Report<'a> {
         let _ = writeln!(out, "- throughput ≥ 1.0×: {}", list(&peaks, |p| p.rate, |r| r >= 1.0));
         for (label, proto) in [("HTTP", Proto::Http), ("WS", Proto::Ws)] {
             let key = Key::One(proto);
-            let added = |name: &str| Some(self.get(name, key)?.latency.p50_ms - self.get(DIRECT, key)?.latency.p50_ms);
-            let (ours, theirs) = (added(GATEWAY), added(HAPROXY_NAME));
+            let added = |t: Option<&Measured>| self.added(t?, key, |p| p.latency.p50_ms);
+            let (ours, theirs) = (added(Some(gw)), added(self.target(HAPROXY_NAME)));
             let _ = writeln!(
                 out,
                 "- added latency at one call in flight ≤ HAProxy's, {label}: {} ms vs {} ms ({})",
@@ -406,11 +410,9 @@ impl<'a> Report<'a> {
                 verdict(ours.zip(theirs).map(|(a, b)| a <= b))
             );
         }
-        let added = Some(
-            gw.phase(Key::Half).map(|p| p.latency.p99_ms).unwrap_or(f64::NAN)
-                - self.get(DIRECT, Key::Half).map_or(f64::NAN, |p| p.latency.p99_ms),
-        )
-        .filter(|a| a.is_finite());
+        let added = self
+            .added(gw, Key::Half, |p| p.latency.p99_ms)
+            .filter(|a| a.is_finite());
         let _ = writeln!(
             out,
             "- added p99 at half of HAProxy's peak < 1 ms: {} ms ({})",

@@ -2,14 +2,13 @@
 //! held open to weigh a proxy's memory per connection.
 
 use crate::dial::{Dialer, Stream};
-use crate::http::join;
+use crate::http::run_workers;
 use crate::load::{LOGIN, Window, call_body, is_result, next_call};
 use crate::stats::Tally;
 use futures_util::{SinkExt, StreamExt};
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::{Duration, Instant};
 use tokio::net::{TcpSocket, TcpStream};
-use tokio::task::JoinSet;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::{WebSocketStream, client_async_with_config};
@@ -67,11 +66,7 @@ pub(crate) async fn probe(dialer: &Dialer) -> bool {
 /// Request/response throughput: `connections` sessions, each sending its next call when the
 /// last is answered, over `window`.
 pub(crate) async fn throughput(dialer: Dialer, connections: usize, window: Window) -> anyhow::Result<Tally> {
-    let mut workers = JoinSet::new();
-    for _ in 0..connections {
-        workers.spawn(worker(dialer.clone(), window));
-    }
-    join(workers).await
+    run_workers(connections, |_| worker(dialer.clone(), window)).await
 }
 
 async fn worker(dialer: Dialer, window: Window) -> Tally {

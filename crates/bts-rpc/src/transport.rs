@@ -11,7 +11,6 @@
 //! - with `keep_alive` (a server known to keep connections open: the gateway, a proxy, a devnet
 //!   node started for benchmarks) connections are pooled, and a POST lost on a kept connection
 //!   before its answer began is sent once more on a new connection when it is idempotent.
-
 //!
 //! The connections are hyper's HTTP/1.1 client connections, driven inside the task that sends
 //! the POST, and pooled here per server. hyper-util's pooled client, which this replaces, hands
@@ -146,9 +145,13 @@ impl Pool {
             Some(list) => list,
             None => shard.entry(host.to_owned()).or_default(),
         };
-        list.retain(|(_, since)| since.elapsed() < POOL_IDLE);
+        // Oldest first (each goes in at the end, stamped under the lock, and `take` pops the
+        // end): the connections idle too long are a prefix, found without a clock read each.
+        let now = Instant::now();
+        let stale = list.partition_point(|(_, since)| now.duration_since(*since) >= POOL_IDLE);
+        list.drain(..stale);
         if list.len() < self.max_idle_per_host {
-            list.push((conn, Instant::now()));
+            list.push((conn, now));
         }
     }
 }
