@@ -1,0 +1,180 @@
+//! The history on SQLite and, when `BTS_TEST_POSTGRES_URL` names a database, on PostgreSQL:
+//! downsampling with a pinned clock, retention, regions sharing a database, incidents.
+
+use super::*;
+
+/// 2026-12-01T00:00:00Z.
+const T0: i64 = 1_796_083_200;
+
+fn sample(at: i64, region: &str, endpoint: &str, check: Check, result: Result<f64, ErrorKind>) -> Sample {
+    Sample {
+        at,
+        region: region.into(),
+        endpoint: endpoint.into(),
+        network: "mainnet".into(),
+        check,
+        result,
+        detail: result.err().map(|k| format!("{k} happened")),
+    }
+}
+
+/// A region's checks every minute for `minutes` from `start`: ws latency grows with the minute,
+/// every seventh ws check fails (alternating kinds), http always answers in 5 ms.
+fn minutes(start: i64, minutes: i64, region: &str) -> Vec<Sample> {
+    let mut out = Vec::new();
+    for m in 0..minutes {
+        let at = start + m * 60;
+        let ws = match m % 7 {
+            0 if m % 2 == 0 => Err(ErrorKind::Timeout),
+            0 => Err(ErrorKind::StaleHead),
+            _ => Ok(10.0 + (m % 60) as f64 * 3.0),
+        };
+        out.push(sample(at, region, "main", Check::Ws, ws));
+        out.push(sample(at, region, "main", Check::Http, Ok(5.0)));
+    }
+    out
+}
+
+/// Unique region names, so runs sharing a PostgreSQL database do not meet.
+fn region(name: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{name}-{}-{n}", std::process::id())
+}
+
+fn only(tallies: BTreeMap<TallyKey, Tally>, region: &str) -> BTreeMap<TallyKey, Tally> {
+    tallies.into_iter().filter(|(k, _)| k.1 == region).collect()
+}
+
+async fn stores() -> Vec<(&'static str, Store)> {
+    let mut out = vec![("sqlite", Store::open("sqlite::memory:").await.expect("sqlite"))];
+    if let Ok(url) = std::env::var("BTS_TEST_POSTGRES_URL") {
+        out.push(("postgres", Store::open(&url).await.expect("postgres")));
+    }
+    out
+}
+
+#[tokio::test]
+async fn folding_hours_keeps_every_figure_and_retention_drops_only_old_rows() {
+    for (db, store) in stores().await {
+        let us = region("us");
+        // Three hours and a half of checks, from T0.
+        store.insert(&minutes(T0, 210, &us)).await.expect("insert");
+        let now = T0 + 210 * 60;
+        let before = only(store.hourly(T0).await.expect("hourly"), &us);
+        assert_eq!(before.len(), 8, "{db}: four hours (the last one partial) × two checks");
+        let folded = store.roll_up(&us, now).await.expect("roll up");
+        assert_eq!(folded, 3, "{db}: the three finished hours");
+        let after = only(store.hourly(T0).await.expect("hourly"), &us);
+        assert_eq!(
+            before, after,
+            "{db}: an hour's tally is the same from samples and from its row"
+        );
+        // The first hour's figures, worked by hand: minutes 0..59, 9 failures (m % 7 == 0).
+        let first = &after[&(T0, us.clone(), "main".into(), Check::Ws)];
+        assert_eq!((first.total, first.ok), (60, 51), "{db}");
+        assert_eq!(first.errors.get(&ErrorKind::Timeout), Some(&5), "{db}");
+        assert_eq!(first.errors.get(&ErrorKind::StaleHead), Some(&4), "{db}");
+        // Folding again changes nothing; samples stay for two days.
+        assert_eq!(store.roll_up(&us, now).await.expect("roll up"), 0, "{db}");
+        assert_eq!(
+            store
+                .samples(T0)
+                .await
+                .expect("samples")
+                .iter()
+                .filter(|s| s.region == us)
+                .count(),
+            420
+        );
+
+        // Two days and an hour later: the samples are gone, the hours stay and still add up.
+        let later = T0 + 2 * 86_400 + 4 * 3_600;
+        store.roll_up(&us, later).await.expect("roll up");
+        assert_eq!(
+            store
+                .samples(T0)
+                .await
+                .expect("samples")
+                .iter()
+                .filter(|s| s.region == us)
+                .count(),
+            0,
+            "{db}"
+        );
+        let kept = only(store.hourly(T0).await.expect("hourly"), &us);
+        assert_eq!(kept, before, "{db}: the partial fourth hour was folded when it ended");
+
+        // 400 days on, the hours go too.
+        store
+            .roll_up(&us, T0 + HOURS_KEPT_SECS + 4 * 3_600)
+            .await
+            .expect("roll up");
+        assert!(only(store.hourly(T0).await.expect("hourly"), &us).is_empty(), "{db}");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn regions_sharing_a_database_roll_up_their_own_rows_only() {
+    for (db, store) in stores().await {
+        let (us, asia) = (region("us"), region("asia"));
+        store.insert(&minutes(T0, 120, &us)).await.expect("insert");
+        store.insert(&minutes(T0, 120, &asia)).await.expect("insert");
+        let now = T0 + 3 * 86_400;
+        store.roll_up(&us, now).await.expect("roll up");
+        let samples = store.samples(T0).await.expect("samples");
+        assert!(samples.iter().all(|s| s.region != us), "{db}: us folded and pruned");
+        assert_eq!(
+            samples.iter().filter(|s| s.region == asia).count(),
+            240,
+            "{db}: asia untouched"
+        );
+        // Both regions read the same through `hourly`, folded or not.
+        let all = store.hourly(T0).await.expect("hourly");
+        let tally = |r: &str| all[&(T0, r.to_owned(), "main".to_owned(), Check::Http)].clone();
+        assert_eq!(tally(&us), tally(&asia), "{db}");
+        store.roll_up(&asia, now).await.expect("roll up");
+        store.close().await;
+    }
+}
+
+#[tokio::test]
+async fn incidents_open_grow_and_close() {
+    for (db, store) in stores().await {
+        let us = region("us");
+        let id = store
+            .open_incident(&us, "main", T0, &[ErrorKind::Connect], "refused")
+            .await
+            .expect("open");
+        store
+            .incident_errors(id, &[ErrorKind::Connect, ErrorKind::Timeout])
+            .await
+            .expect("grow");
+        let open: Vec<Incident> = store
+            .incidents(T0)
+            .await
+            .expect("list")
+            .into_iter()
+            .filter(|i| i.region == us)
+            .collect();
+        assert_eq!(open.len(), 1, "{db}");
+        assert_eq!(open[0].ended, None, "{db}");
+        assert_eq!(open[0].errors, [ErrorKind::Connect, ErrorKind::Timeout], "{db}");
+        store.close_incident(id, T0 + 300).await.expect("close");
+        store
+            .close_incident(id, T0 + 900)
+            .await
+            .expect("a second close changes nothing");
+        let closed: Vec<Incident> = store
+            .incidents(T0)
+            .await
+            .expect("list")
+            .into_iter()
+            .filter(|i| i.region == us)
+            .collect();
+        assert_eq!(closed[0].ended, Some(T0 + 300), "{db}");
+        assert_eq!(closed[0].detail, "refused", "{db}");
+        store.close().await;
+    }
+}
