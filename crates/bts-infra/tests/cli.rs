@@ -632,6 +632,7 @@ fn help_texts() {
               faucet       Run the onboarding faucet: registers accounts for bitshares-ui and other wallets
               account      Register an account through a faucet with the reference wallet's password keys
               gateway      Run the gateway: a health-aware load balancer in front of BitShares API nodes
+              probe        Probe public endpoints as a wallet does; keep their history and serve a status page
               node         Run a BitShares node: render witness_node's config from a node spec, run it, probe
                            its readiness
               healthcheck  Exit 0 if an HTTP URL answers 2xx (a container HEALTHCHECK that needs no curl)

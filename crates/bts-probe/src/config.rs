@@ -4,6 +4,7 @@
 //! Keys are kebab-case, unknown keys are errors, durations are human (`"60s"`, `"14d"`). The
 //! command line may override `listen` and `database-url` (file < flags).
 
+use crate::check::Check;
 use bts_protocol::ChainId;
 use serde::Deserialize;
 use std::net::SocketAddr;
@@ -135,6 +136,22 @@ pub enum EndpointKind {
 }
 
 impl Endpoint {
+    /// The checks it gets, in the page's order.
+    pub fn checks(&self) -> Vec<Check> {
+        let mut checks = match &self.kind {
+            EndpointKind::Api { ws, http, .. } => {
+                let ws = ws.as_ref().map(|_| Check::Ws);
+                let http = http.as_ref().map(|_| Check::Http);
+                ws.into_iter().chain(http).collect()
+            }
+            EndpointKind::Faucet { .. } => vec![Check::Faucet],
+        };
+        if self.uses_tls() {
+            checks.push(Check::Tls);
+        }
+        checks
+    }
+
     /// Whether any of its addresses uses TLS.
     pub fn uses_tls(&self) -> bool {
         match &self.kind {

@@ -75,7 +75,7 @@ impl Prober {
         let store = store::Store::open(&config.database_url).await?;
         let metrics = metrics::Metrics::new(&config.region);
         for endpoint in &config.endpoints {
-            metrics.objective(endpoint);
+            metrics.endpoint(endpoint);
         }
         let mut state = round::RoundState::default();
         for incident in store.incidents(i64::MAX).await? {

@@ -126,13 +126,24 @@ impl Metrics {
             .set(value);
     }
 
-    /// The endpoint's configured objective.
-    pub fn objective(&self, endpoint: &Endpoint) {
+    /// Declares an endpoint: its objective, and every result counter of its checks at zero, so
+    /// a rate over the first failure of a kind is not lost to a series that did not exist yet.
+    pub fn endpoint(&self, endpoint: &Endpoint) {
         self.gauge(
             "bts_probe_slo_objective_ratio",
             self.labels(endpoint, None),
             endpoint.objective,
         );
+        for check in endpoint.checks() {
+            let results = std::iter::once("ok").chain(check.possible_errors().iter().map(|k| k.as_str()));
+            for result in results {
+                let mut labels = self.labels(endpoint, Some(check));
+                labels.push(Label::new("result", result));
+                self.recorder
+                    .register_counter(&Key::from_parts("bts_probe_checks_total", labels), &METADATA)
+                    .increment(0);
+            }
+        }
     }
 
     /// One check's outcome.
@@ -210,5 +221,70 @@ impl Metrics {
             };
             (*name, kind)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::check::{ErrorKind, Failure};
+    use crate::config::EndpointKind;
+    use std::time::Duration;
+
+    #[test]
+    fn counters_start_at_zero_and_outcomes_land_under_their_labels() {
+        let endpoint = Endpoint {
+            name: "main".into(),
+            network: "mainnet".into(),
+            kind: EndpointKind::Api {
+                ws: Some("wss://a.example/".into()),
+                http: None,
+                chain_id: bts_protocol::ChainId::MAINNET,
+                max_head_age: Duration::from_secs(60),
+            },
+            objective: 0.999,
+        };
+        let m = Metrics::new("us");
+        m.endpoint(&endpoint);
+        m.outcome(
+            &endpoint,
+            &Outcome {
+                check: Check::Ws,
+                result: Err(Failure::new(ErrorKind::WrongChain, "another chain")),
+                head: None,
+                cert_expiry: None,
+                tls_handshake: Some(true),
+            },
+        );
+        let text = m.render();
+        let line = |needles: &[&str]| text.lines().any(|l| needles.iter().all(|n| l.contains(n)));
+        assert!(
+            line(&[
+                "bts_probe_checks_total{",
+                "check=\"ws\"",
+                "result=\"wrong_chain\"",
+                "} 1"
+            ]),
+            "{text}"
+        );
+        assert!(line(&[
+            "bts_probe_checks_total{",
+            "check=\"ws\"",
+            "result=\"stale_head\"",
+            "} 0"
+        ]));
+        assert!(line(&[
+            "bts_probe_checks_total{",
+            "check=\"tls\"",
+            "result=\"cert_expiring\"",
+            "} 0"
+        ]));
+        assert!(!line(&["check=\"http\""]), "no http address, no http series");
+        assert!(
+            !line(&["check=\"tls\"", "result=\"wrong_chain\""]),
+            "only the kinds a check can report"
+        );
+        assert!(line(&["bts_probe_up{", "check=\"ws\"", "region=\"us\"", "} 0"]));
+        assert!(line(&["bts_probe_slo_objective_ratio{", "} 0.999"]));
     }
 }

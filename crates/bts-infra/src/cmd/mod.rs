@@ -9,6 +9,7 @@ mod healthcheck;
 mod key;
 mod name;
 mod node;
+mod probe;
 mod registrar;
 mod tx;
 mod up;
@@ -38,6 +39,8 @@ pub(crate) enum Command {
     Account(account::AccountCommand),
     /// Run the gateway: a health-aware load balancer in front of BitShares API nodes
     Gateway(gateway::GatewayArgs),
+    /// Probe public endpoints as a wallet does; keep their history and serve a status page
+    Probe(probe::ProbeArgs),
     /// Run a BitShares node: render witness_node's config from a node spec, run it, probe its readiness
     #[command(subcommand)]
     Node(node::NodeCommand),
@@ -63,6 +66,7 @@ impl Command {
             Command::Faucet(c) => c.run(),
             Command::Account(c) => c.run(),
             Command::Gateway(c) => c.run(),
+            Command::Probe(c) => c.run(),
             Command::Node(c) => c.run(),
             Command::Healthcheck(c) => c.run(),
             Command::Registrar(c) => c.run(),

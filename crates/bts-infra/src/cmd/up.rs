@@ -30,7 +30,8 @@ pub(crate) struct UpArgs {
     /// Interface to listen on
     #[arg(long, value_name = "IP", default_value = "127.0.0.1")]
     host: IpAddr,
-    /// First port: the gateway uses PORT, the faucet PORT+1, mainnet-like nodes PORT+10, PORT+11, ...,
+    /// First port: the gateway uses PORT, the faucet PORT+1, the prober's status page PORT+2,
+    /// mainnet-like nodes PORT+10, PORT+11, ...,
     /// testnet-like ones PORT+20, ...; 0 picks free ports
     #[arg(long, default_value_t = 8080)]
     port: u16,
@@ -139,7 +140,25 @@ impl UpArgs {
             let faucet_task = tokio::spawn(faucet.serve(async move {
                 let _ = faucet_stopped.await;
             }));
+            let probe_port = if self.port == 0 { 0 } else { self.port.saturating_add(2) };
+            let probe_listener = serve::bind(SocketAddr::new(self.host, probe_port), "--port").await?;
+            let prober = start_prober(
+                probe_listener,
+                &gateway,
+                &devnets,
+                self.block_interval,
+                self.data_dir.as_deref(),
+            )
+            .await?;
+            let status_page = format!("http://{}/", prober.local_addr());
+            // The prober's first round must not find the gateway still checking its nodes.
+            gateway_ready(&gateway.status).await;
+            let (stop_prober, prober_stopped) = tokio::sync::oneshot::channel::<()>();
+            let prober_task = tokio::spawn(prober.serve(async move {
+                let _ = prober_stopped.await;
+            }));
             let report = UpReport {
+                status_page,
                 gateway,
                 faucet: faucet_report,
                 networks: devnets
@@ -157,6 +176,10 @@ impl UpArgs {
             tracing::info!(target: "bts_infra::up", "stopping");
             let _ = stop_gateway.send(());
             let _ = stop_faucet.send(());
+            let _ = stop_prober.send(());
+            if let Ok(Err(e)) = prober_task.await {
+                tracing::error!(target: "bts_infra::up", error = %e, "prober failed");
+            }
             if let Ok(Err(e)) = faucet_task.await {
                 tracing::error!(target: "bts_infra::up", error = %e, "faucet failed");
             }
@@ -290,6 +313,71 @@ async fn start_faucet(devnet: &Devnet, listener: tokio::net::TcpListener, databa
         .map_err(|e| anyhow::anyhow!("the faucet did not start: {e}"))
 }
 
+/// The prober, from outside as a wallet: both networks and the faucet through the gateway, every
+/// 10 s, its history beside the faucet's with `--data-dir`.
+async fn start_prober(
+    listener: tokio::net::TcpListener,
+    gateway: &GatewayReport,
+    devnets: &[Devnet],
+    block_interval: u32,
+    data_dir: Option<&std::path::Path>,
+) -> anyhow::Result<bts_probe::Prober> {
+    let database = match data_dir {
+        Some(dir) => format!("sqlite://{}?mode=rwc", dir.join("probe.sqlite").display()),
+        None => "sqlite::memory:".to_owned(),
+    };
+    let max_head_age = 10 * block_interval.max(1);
+    let mut text = format!(
+        "region = \"local\"\ntitle = \"bts-infra up: local stack status\"\ninterval = \"10s\"\ntimeout = \"5s\"\n\
+         database-url = \"{database}\"\n"
+    );
+    for (devnet, (ws, http)) in devnets.iter().zip([
+        (&gateway.mainnet_ws, Some(&gateway.mainnet_http)),
+        (&gateway.testnet_ws, None),
+    ]) {
+        let name = devnet.network().name();
+        text.push_str(&format!(
+            "[[endpoint]]\nname = \"{name}\"\nnetwork = \"{name}\"\nws = \"{ws}\"\nchain-id = \"{}\"\nmax-head-age = \"{max_head_age}s\"\n",
+            devnet.network().config().chain_id
+        ));
+        if let Some(http) = http {
+            text.push_str(&format!("http = \"{http}\"\n"));
+        }
+    }
+    text.push_str(&format!(
+        "[[faucet]]\nname = \"faucet\"\nnetwork = \"{}\"\nurl = \"{}\"\n",
+        devnets[0].network().name(),
+        gateway.faucet
+    ));
+    let raw = bts_probe::RawConfig::parse(&text).map_err(|e| anyhow::anyhow!("the prober's configuration: {e}"))?;
+    let config = bts_probe::ProbeConfig::build(raw).map_err(|e| anyhow::anyhow!("the prober's configuration: {e}"))?;
+    bts_probe::Prober::start(listener, config)
+        .await
+        .map_err(|e| anyhow::anyhow!("the prober did not start: {e}"))
+}
+
+/// Waits (a few seconds at most) until the gateway's every network has a node to send work to.
+async fn gateway_ready(status: &str) {
+    let ctx = bts_probe::check::Context {
+        tls: bts_probe::check::dial::Tls::new(None).expect("without a ca-file there is nothing to fail on"),
+        timeout: std::time::Duration::from_secs(1),
+        cert_warn: std::time::Duration::ZERO,
+    };
+    let url = format!("{status}.json");
+    for _ in 0..100 {
+        let ready = bts_probe::check::http::get_json(&ctx, &url).await.is_ok_and(|s| {
+            let networks = s["networks"].as_array().cloned().unwrap_or_default();
+            let eligible = |n: &serde_json::Value| n["eligible_backends"].as_u64().unwrap_or(0) > 0;
+            !networks.is_empty() && networks.iter().all(eligible)
+        });
+        if ready {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    tracing::warn!(target: "bts_infra::up", "the gateway has no healthy node yet: the status page may show a failed first round");
+}
+
 /// Where the faucet answers, with a command to try it.
 #[derive(Serialize)]
 struct FaucetReport {
@@ -341,6 +429,7 @@ impl GatewayReport {
 /// What `up` started.
 #[derive(Serialize)]
 struct UpReport {
+    status_page: String,
     gateway: GatewayReport,
     faucet: FaucetReport,
     networks: Vec<NetworkReport>,
@@ -359,6 +448,12 @@ impl Report for UpReport {
             writeln!(out, "  over TLS      {wss}  {https}")?;
         }
         writeln!(out, "  status        {}   metrics {}", g.status, g.metrics)?;
+        writeln!(out)?;
+        writeln!(
+            out,
+            "status page (the prober, checking the gateway as a wallet)  {}",
+            self.status_page
+        )?;
         writeln!(out)?;
         writeln!(out, "faucet (mainnet-like)  {}", self.faucet.url)?;
         writeln!(out, "  try: {}", self.faucet.example)?;

@@ -47,6 +47,18 @@ impl Check {
         self != Check::Tls
     }
 
+    /// The error kinds this check can report.
+    pub fn possible_errors(self) -> &'static [ErrorKind] {
+        use ErrorKind::*;
+        match self {
+            Check::Ws | Check::Http => &[
+                Connect, Tls, Timeout, HttpStatus, Protocol, NodeError, WrongChain, StaleHead,
+            ],
+            Check::Faucet => &[Connect, Tls, Timeout, HttpStatus, Protocol, Unhealthy],
+            Check::Tls => &[Tls, CertExpiring],
+        }
+    }
+
     /// The check named `s`.
     pub fn parse(s: &str) -> Option<Check> {
         Check::ALL.into_iter().find(|c| c.as_str() == s)
