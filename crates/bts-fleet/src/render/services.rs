@@ -261,11 +261,11 @@ pub(crate) fn prometheus_yml(inv: &Inventory, prometheus: &Prometheus) -> String
         })
         .collect();
     if !gateways.is_empty() {
-        jobs.push(serde_json::json!({ "job_name": "gateway", "static_configs": gateways }));
+        jobs.push(serde_json::json!({ "job_name": "bts-gateway", "static_configs": gateways }));
     }
     if let Some(f) = &inv.faucet {
         jobs.push(serde_json::json!({
-            "job_name": "faucet",
+            "job_name": "bts-faucet",
             "static_configs": [{
                 "targets": [target(&f.host, "faucet", f.port)],
                 "labels": { "network": f.network, "region": inv.region_of(&f.host).unwrap_or_default() },
