@@ -394,6 +394,32 @@ mod tests {
     }
 
     #[test]
+    fn the_documented_example_builds() {
+        let text = include_str!("../../../deploy/examples/probe.toml");
+        let config = build(text).expect("deploy/examples/probe.toml");
+        assert_eq!(config.region, "us");
+        let names: Vec<&str> = config.endpoints.iter().map(|e| e.name.as_str()).collect();
+        assert_eq!(names, ["mainnet", "testnet", "faucet"]);
+        assert!(matches!(
+            &config.endpoints[0].kind,
+            EndpointKind::Api { chain_id, .. } if *chain_id == ChainId::MAINNET
+        ));
+        assert!(matches!(
+            &config.endpoints[1].kind,
+            EndpointKind::Api { chain_id, .. } if *chain_id == ChainId::TESTNET
+        ));
+        let checks: Vec<Vec<Check>> = config.endpoints.iter().map(Endpoint::checks).collect();
+        assert_eq!(
+            checks,
+            [
+                vec![Check::Ws, Check::Http, Check::Tls],
+                vec![Check::Ws, Check::Tls],
+                vec![Check::Faucet, Check::Tls]
+            ]
+        );
+    }
+
+    #[test]
     fn errors_name_the_key_and_say_what_to_do() {
         for (text, key, says) in [
             ("", "region", "region = \"us\""),

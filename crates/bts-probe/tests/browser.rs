@@ -114,27 +114,30 @@ async fn chromium_renders_the_status_page_with_every_part() {
     assert_eq!(count("<tr class=\"incident\""), 2);
     assert!(dom.contains("id=\"faucet-faucet\"") && dom.contains("registrations the balance still pays for"));
 
-    let shot = artifacts().join("status-page.png");
-    let _ = std::fs::remove_file(&shot);
-    let out = tokio::task::spawn_blocking({
-        let mut command = headless(profile.path());
-        command.args([
-            "--window-size=1100,2400",
-            &format!("--screenshot={}", shot.display()),
-            &url,
-        ]);
-        move || command.output().expect("chromium runs")
-    })
-    .await
-    .expect("joined");
-    assert!(
-        out.status.success(),
-        "chromium: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let png = std::fs::read(&shot).expect("the screenshot");
-    assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
-    eprintln!("screenshot: {}", shot.display());
+    // The whole page, and its first screen (what a visitor sees at a glance).
+    for (file, size) in [("status-page.png", "1100,2400"), ("status-page-top.png", "1100,1000")] {
+        let shot = artifacts().join(file);
+        let _ = std::fs::remove_file(&shot);
+        let out = tokio::task::spawn_blocking({
+            let mut command = headless(profile.path());
+            command.args([
+                &format!("--window-size={size}"),
+                &format!("--screenshot={}", shot.display()),
+                &url,
+            ]);
+            move || command.output().expect("chromium runs")
+        })
+        .await
+        .expect("joined");
+        assert!(
+            out.status.success(),
+            "chromium: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let png = std::fs::read(&shot).expect("the screenshot");
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 20_000, "{} bytes", png.len());
+        eprintln!("screenshot: {}", shot.display());
+    }
 
     prober.stop().await;
     let _ = stop_faucet.send(());

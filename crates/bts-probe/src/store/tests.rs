@@ -178,3 +178,32 @@ async fn incidents_open_grow_and_close() {
         store.close().await;
     }
 }
+
+/// What a year costs on disk: one endpoint with ws, http and tls checks every minute, in a file,
+/// folded hour by hour as the prober does. Slow (a year of rounds), so run on demand:
+/// `cargo test -p bts-probe --lib a_year -- --ignored --nocapture`; docs/kpis.md quotes it.
+#[tokio::test]
+#[ignore = "a year of rounds: minutes of work, run on demand"]
+async fn a_year_of_history_fits_in_a_small_file() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().join("year.sqlite");
+    let store = Store::open(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    let hours = 366 * 24;
+    for hour in 0..hours {
+        let start = T0 + hour * HOUR;
+        let mut samples = minutes(start, 60, "us");
+        samples.extend((0..60).map(|m| sample(start + m * 60, "us", "main", Check::Tls, Ok(0.0))));
+        store.insert(&samples).await.expect("insert");
+        store.roll_up("us", start + HOUR).await.expect("roll up");
+    }
+    sqlx::query("VACUUM").execute(&store.pool).await.expect("vacuum");
+    store.close().await;
+    let bytes = std::fs::metadata(&path).expect("file").len();
+    eprintln!(
+        "a year of one endpoint (3 checks a minute): {:.1} MiB",
+        bytes as f64 / 1_048_576.0
+    );
+    assert!(bytes < 16 * 1_048_576, "{bytes} bytes");
+}
