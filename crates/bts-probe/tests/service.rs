@@ -9,25 +9,39 @@ use bts_probe::{ProbeConfig, RawConfig};
 use bts_protocol::ChainId;
 use serde_json::Value;
 use std::path::Path;
-use support::{context, dead_addr, devnet, faucet, freeze, start, until};
+use support::{Gateway, certificates, context, dead_addr, devnet, faucet, freeze, start, until};
 
-fn config(net: &Devnet, faucet: &str, dead: std::net::SocketAddr, db: &Path) -> ProbeConfig {
+/// Where the prober's endpoints are.
+struct Places<'a> {
+    faucet: &'a str,
+    dead: std::net::SocketAddr,
+    /// The gateway's TLS port and the CA of its certificate.
+    gateway: (u16, &'a Path),
+    db: &'a Path,
+}
+
+fn config(net: &Devnet, places: &Places<'_>) -> ProbeConfig {
     let chain = net.network().config().chain_id;
     let (a, b) = (&net.nodes()[0], &net.nodes()[1]);
     let text = format!(
         "region = \"test\"\ninterval = \"1s\"\ntimeout = \"900ms\"\nincident-after = 2\n\
-         database-url = \"sqlite://{db}\"\n\
+         database-url = \"sqlite://{db}\"\nca-file = \"{ca}\"\n\
          [[endpoint]]\nname = \"main\"\nnetwork = \"devnet\"\nws = \"{}\"\nhttp = \"{}\"\nchain-id = \"{chain}\"\nmax-head-age = \"3s\"\n\
          [[endpoint]]\nname = \"wrong\"\nnetwork = \"devnet\"\nws = \"{}\"\nchain-id = \"{}\"\n\
          [[endpoint]]\nname = \"frozen\"\nnetwork = \"devnet\"\nhttp = \"{}\"\nchain-id = \"{chain}\"\nmax-head-age = \"3s\"\n\
          [[endpoint]]\nname = \"dead\"\nnetwork = \"devnet\"\nws = \"ws://{dead}/\"\nchain-id = \"{chain}\"\n\
+         [[endpoint]]\nname = \"gateway\"\nnetwork = \"devnet\"\nws = \"wss://localhost:{tls}/\"\nhttp = \"https://localhost:{tls}/\"\nchain-id = \"{chain}\"\n\
          [[faucet]]\nname = \"faucet\"\nnetwork = \"devnet\"\nurl = \"{faucet}\"\n",
         a.ws_url(),
         a.http_url(),
         a.ws_url(),
         ChainId::MAINNET,
         b.http_url(),
-        db = db.display(),
+        db = places.db.display(),
+        ca = places.gateway.1.display(),
+        tls = places.gateway.0,
+        faucet = places.faucet,
+        dead = places.dead,
     );
     ProbeConfig::build(RawConfig::parse(&text).expect("toml")).expect("config")
 }
@@ -63,8 +77,16 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
     let net = devnet(2).await;
     let dir = tempfile::tempdir().expect("dir");
     let (faucet_url, stop_faucet) = faucet(&net, &dir.path().join("faucet.sqlite")).await;
-    let dead = dead_addr().await;
-    let config = config(&net, &faucet_url, dead, &dir.path().join("probe.sqlite"));
+    // The real gateway in front of node 0, its certificate five days from expiry.
+    let ca = certificates(dir.path(), 5);
+    let gateway = Gateway::start(&net, dir.path()).await;
+    let places = Places {
+        faucet: &faucet_url,
+        dead: dead_addr().await,
+        gateway: (gateway.tls.port(), &ca),
+        db: &dir.path().join("probe.sqlite"),
+    };
+    let config = config(&net, &places);
     freeze(&net, 1, true);
     let mut prober = start(config.clone()).await;
     until("the frozen node's head to go stale", || {
@@ -80,6 +102,13 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
     assert_eq!(errors(&status, "wrong"), ["wrong_chain"]);
     assert_eq!(errors(&status, "dead"), ["connect"]);
     assert_eq!(errors(&status, "faucet"), ["ok"]);
+    assert_eq!(errors(&status, "gateway"), ["ok", "ok", "cert_expiring"]);
+    assert_eq!(
+        endpoint(&status, "gateway")["state"],
+        "degraded",
+        "an expiring certificate warns"
+    );
+    assert!(incident(&status, "gateway").is_none(), "a warning is no incident");
     for name in ["wrong", "dead", "frozen"] {
         assert_eq!(endpoint(&status, name)["state"], "down", "{name}");
     }
@@ -137,6 +166,33 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
         "} 0.999"
     ]));
     assert!(line(&["bts_probe_last_round_timestamp_seconds{region=\"test\"}"]));
+    assert!(line(&[
+        "bts_probe_checks_total{",
+        "endpoint=\"gateway\"",
+        "result=\"cert_expiring\"",
+        "} "
+    ]));
+    assert!(line(&[
+        "bts_probe_certificate_expiry_timestamp_seconds{",
+        "endpoint=\"gateway\""
+    ]));
+    assert!(line(&["bts_probe_head_age_seconds{", "endpoint=\"main\""]));
+
+    // The gateway stops: both its checks fail to connect, and an incident opens.
+    gateway.stop().await;
+    until("the stopped gateway's incident", || {
+        let p = &prober;
+        async move {
+            let status = p.status().await;
+            errors(&status, "gateway") == ["connect", "connect"] && incident(&status, "gateway").is_some()
+        }
+    })
+    .await;
+    let status = prober.status().await;
+    assert_eq!(
+        incident(&status, "gateway").expect("open")["errors"],
+        serde_json::json!(["connect"])
+    );
 
     // Restart with the frozen node thawed: the history is still there, and the incident left
     // open closes at the new prober's first good round.
@@ -159,6 +215,7 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
     assert!(frozen["ended"].is_i64(), "closed after the thaw: {frozen}");
     assert_eq!(frozen["errors"], serde_json::json!(["stale_head"]));
     assert!(incident(&status, "dead").expect("still down")["ended"].is_null());
+    assert!(incident(&status, "gateway").expect("still stopped")["ended"].is_null());
     prober.stop().await;
     let _ = stop_faucet.send(());
     net.shutdown().await;

@@ -27,20 +27,19 @@ pub async fn check_api(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
         Err(e) => return Outcome::failed(Check::Http, e.failure, e.tls_handshake),
     };
     let elapsed = answer.elapsed;
-    let judged = judge.head(&answer.result);
-    let chain = match &judged {
-        Ok(_) => post(ctx, &target, "get_chain_id")
-            .await
-            .map_err(|e| e.failure)
-            .and_then(|a| judge.chain(&a.result)),
-        Err(_) => Ok(()),
-    };
+    let head = judge.head(&answer.result);
+    let chain = post(ctx, &target, "get_chain_id")
+        .await
+        .map_err(|e| e.failure)
+        .and_then(|a| judge.chain(&a.result));
     // A wrong chain says more than a stale head of that chain.
-    let result = chain.and(judged);
+    let result = chain
+        .and_then(|()| head.clone().and_then(|h| judge.fresh(&h)))
+        .map(|()| elapsed);
     Outcome {
         check: Check::Http,
-        head: result.as_ref().ok().copied(),
-        result: result.map(|_| elapsed),
+        head: head.ok(),
+        result,
         cert_expiry: answer.cert_expiry,
         tls_handshake: handshake,
     }

@@ -317,7 +317,7 @@ impl Judge {
         }
     }
 
-    /// Checks a `get_dynamic_global_properties` answer; the head it shows.
+    /// The head a `get_dynamic_global_properties` answer shows.
     pub fn head(&self, answer: &serde_json::Value) -> Result<Head, Failure> {
         let bad = || {
             Failure::new(
@@ -332,17 +332,23 @@ impl Judge {
             Ok(d) => d.as_secs_f64(),
             Err(e) => -e.duration().as_secs_f64(),
         };
-        let head = Head { number, age };
-        if age > self.max_head_age.as_secs_f64() {
+        Ok(Head { number, age })
+    }
+
+    /// Whether `head` is young enough.
+    pub fn fresh(&self, head: &Head) -> Result<(), Failure> {
+        if head.age > self.max_head_age.as_secs_f64() {
             return Err(Failure::new(
                 ErrorKind::StaleHead,
                 format!(
-                    "head block {number} is {age:.0} s old (more than max-head-age {} s): the node behind it stopped or lags",
+                    "head block {} is {:.0} s old (more than max-head-age {} s): the node behind it stopped or lags",
+                    head.number,
+                    head.age,
                     self.max_head_age.as_secs()
                 ),
             ));
         }
-        Ok(head)
+        Ok(())
     }
 }
 

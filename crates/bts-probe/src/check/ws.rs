@@ -22,11 +22,16 @@ pub async fn check(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
     let handshake = target.tls.then_some(true);
     let cert_expiry = connection.cert_expiry;
     let started = connection.started;
-    let result = run_session(connection.io, url, judge).await;
+    // The head is kept even when it is stale: its age is what the operator needs to see.
+    let head = run_session(connection.io, url, judge).await;
+    let result = match &head {
+        Ok(h) => judge.fresh(h).map(|()| started.elapsed()),
+        Err(f) => Err(f.clone()),
+    };
     Outcome {
         check: Check::Ws,
-        head: result.as_ref().ok().copied(),
-        result: result.map(|_| started.elapsed()),
+        head: head.ok(),
+        result,
         cert_expiry,
         tls_handshake: handshake,
     }

@@ -319,10 +319,13 @@ fn region_status(
     }
 }
 
-/// The latest result of each check, if it is recent.
+/// The checks of the latest round, if it is recent (a round's checks share its time).
 fn current_checks(mine: &[&Sample], at: i64, stale_after: i64) -> Vec<CheckNow> {
+    let Some(last) = mine.iter().map(|s| s.at).max().filter(|&t| t >= at - stale_after) else {
+        return Vec::new();
+    };
     let mut latest: BTreeMap<Check, &Sample> = BTreeMap::new();
-    for s in mine.iter().filter(|s| s.at >= at - stale_after) {
+    for s in mine.iter().filter(|s| s.at == last) {
         latest.insert(s.check, s);
     }
     (latest.into_values())
