@@ -227,3 +227,46 @@ async fn text(url: &str, path: &str) -> String {
         .await
         .expect("an answer")
 }
+
+#[tokio::test]
+async fn probers_of_two_regions_sharing_a_database_show_both_and_merge_their_incidents() {
+    let net = devnet(1).await;
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("shared.sqlite");
+    let dead = dead_addr().await;
+    let config = |region: &str| {
+        let text = format!(
+            "region = \"{region}\"\ninterval = \"1s\"\ntimeout = \"900ms\"\nincident-after = 2\n\
+             database-url = \"sqlite://{}\"\n\
+             [[endpoint]]\nname = \"main\"\nnetwork = \"devnet\"\nws = \"{}\"\nchain-id = \"{}\"\n\
+             [[endpoint]]\nname = \"gone\"\nnetwork = \"devnet\"\nws = \"ws://{dead}/\"\nchain-id = \"{}\"\n",
+            db.display(),
+            net.nodes()[0].ws_url(),
+            net.network().config().chain_id,
+            net.network().config().chain_id,
+        );
+        ProbeConfig::build(RawConfig::parse(&text).expect("toml")).expect("config")
+    };
+    let mut us = start(config("us")).await;
+    let mut asia = start(config("asia")).await;
+    us.after_rounds(3).await;
+    asia.after_rounds(3).await;
+    for prober in [&us, &asia] {
+        let status = prober.status().await;
+        assert_eq!(status["regions"], serde_json::json!(["asia", "us"]));
+        let regions: Vec<&str> = (endpoint(&status, "main")["regions"].as_array().expect("regions").iter())
+            .map(|r| r["region"].as_str().expect("name"))
+            .collect();
+        assert_eq!(regions, ["asia", "us"], "each prober shows both regions");
+        let gone = incident(&status, "gone").expect("one incident");
+        assert_eq!(
+            gone["regions"].as_array().map(Vec::len),
+            Some(2),
+            "seen from both: {gone}"
+        );
+        assert_eq!(status["incidents"].as_array().map(Vec::len), Some(1), "merged into one");
+    }
+    us.stop().await;
+    asia.stop().await;
+    net.shutdown().await;
+}
