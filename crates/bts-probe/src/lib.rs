@@ -1,7 +1,7 @@
 //! The outside-in prober (`bts-infra probe`): from where it runs (one per region), it checks the
 //! public endpoints as a wallet meets them, keeps their history, and serves a status page.
 //!
-//! Every `interval` a round runs ([`round`]): each endpoint's checks ([`check`]) over fresh
+//! Every `interval` a round runs (`round.rs`): each endpoint's checks ([`check`]) over fresh
 //! connections, the outcomes into Prometheus metrics ([`metrics`]) and the history ([`store`]:
 //! every check for two days, hourly tallies for 400 days), incidents opened and closed, the error
 //! budgets ([`slo`]) updated. The listener serves the status page as HTML without JavaScript and
