@@ -786,3 +786,33 @@ fn help_texts() {
         "#]],
     );
 }
+
+// ---- probe ---------------------------------------------------------------------------------
+
+#[test]
+fn probe_refuses_a_bad_configuration_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("probe.toml");
+    std::fs::write(
+        &file,
+        "region = \"us\"\n[[endpoint]]\nname = \"main\"\nnetwork = \"mainnet\"\nws = \"wss://a.example/\"\n",
+    )
+    .unwrap();
+    let missing = run(&["probe", "--config", file.to_str().unwrap()]);
+    let text = missing.input_error().replace(file.to_str().unwrap(), "probe.toml");
+    check(
+        &text,
+        expect![[r#"
+            error: probe.toml: endpoint[0].chain-id: missing: the chain the endpoint must serve (get_chain_id on a node you trust)
+            hint: fix the key named above (see docs/kpis.md)
+        "#]],
+    );
+    let absent = run(&["probe", "--config", "/nonexistent/probe.toml"]);
+    check(
+        absent.input_error(),
+        expect![[r#"
+            error: cannot read /nonexistent/probe.toml: No such file or directory (os error 2)
+            hint: give the prober's configuration file (see docs/kpis.md)
+        "#]],
+    );
+}
