@@ -227,12 +227,27 @@ fn render_host(inv: &Inventory, host: &Host) -> HostProject {
                 "--storage.tsdb.retention.time=90d",
             ],
             "ports": [format!("{}:9090", prometheus.port)],
-            "volumes": ["./prometheus.yml:/etc/prometheus/prometheus.yml:ro", "prometheus-data:/prometheus"],
+            "volumes": [
+                "./prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+                format!("./{}:/etc/prometheus/{}:ro", services::RULE_FILES[0].0, services::RULE_FILES[0].0),
+                format!("./{}:/etc/prometheus/{}:ro", services::RULE_FILES[1].0, services::RULE_FILES[1].0),
+                "prometheus-data:/prometheus",
+            ],
             // Prometheus's image has no health check of its own; its busybox has wget.
             "healthcheck": { "test": ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:9090/-/ready"] },
         });
-        add("prometheus", "prometheus", def, &[&config], None, &mut services);
+        let [(recording, recording_text), (alerts, alerts_text)] = services::RULE_FILES;
+        add(
+            "prometheus",
+            "prometheus",
+            def,
+            &[&config, recording_text, alerts_text],
+            None,
+            &mut services,
+        );
         files.push(("prometheus.yml".into(), config));
+        files.push((recording.into(), recording_text.to_owned()));
+        files.push((alerts.into(), alerts_text.to_owned()));
     }
     secrets.sort_by(|a, b| a.name.cmp(&b.name));
     secrets.dedup_by(|a, b| a.name == b.name);

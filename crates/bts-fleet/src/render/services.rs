@@ -239,6 +239,19 @@ pub(crate) fn faucet_toml_with(inv: &Inventory, faucet: &Faucet, nodes: Vec<Stri
     header("the faucet", &root)
 }
 
+/// deploy/prometheus's rules, written beside `prometheus.yml` under these names (the same in the
+/// project and in the container, so `promtool check config` finds them in either).
+pub(crate) const RULE_FILES: [(&str, &str); 2] = [
+    (
+        "prometheus-recording.yml",
+        include_str!("../../../../deploy/prometheus/rules/recording.yml"),
+    ),
+    (
+        "prometheus-alerts.yml",
+        include_str!("../../../../deploy/prometheus/rules/alerts.yml"),
+    ),
+];
+
 /// Prometheus's configuration: every gateway and the faucet scraped every 15 s (by name on
 /// Prometheus's own host, by address elsewhere), each target labelled with its region.
 pub(crate) fn prometheus_yml(inv: &Inventory, prometheus: &Prometheus) -> String {
@@ -274,6 +287,7 @@ pub(crate) fn prometheus_yml(inv: &Inventory, prometheus: &Prometheus) -> String
     }
     let doc = serde_json::json!({
         "global": { "scrape_interval": "15s", "evaluation_interval": "15s" },
+        "rule_files": RULE_FILES.map(|(name, _)| name),
         "scrape_configs": jobs,
     });
     format!(
