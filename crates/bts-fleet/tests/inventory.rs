@@ -34,6 +34,11 @@ const CASES: &[(&str, &str, &str)] = &[
         "host = \"us-3\"\nnetwork = \"mainnet\"\nrpc-port",
     ),
     ("unknown region", "region = \"asia\"", "region = \"europe\""),
+    (
+        "a prober's address without a port",
+        "address = \"probe-us.example.net:9300\"",
+        "address = \"probe-us.example.net\"",
+    ),
     ("duplicate node name", "name = \"us-api-2\"", "name = \"us-api-1\""),
     ("port used twice on a host", "p2p-port = 1777", "p2p-port = 8090"),
     (

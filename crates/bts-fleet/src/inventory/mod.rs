@@ -203,6 +203,17 @@ pub struct Prometheus {
     pub image: String,
     /// The host port (9090).
     pub port: u16,
+    /// Probers to scrape (they run outside the fleet, one per region wallets come from).
+    pub probes: Vec<ProbeTarget>,
+}
+
+/// `[[prometheus.probe]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProbeTarget {
+    /// `HOST:PORT` of its listener.
+    pub address: String,
+    /// The `region` of its probe.toml.
+    pub region: String,
 }
 
 /// Where the operator keeps a secret.

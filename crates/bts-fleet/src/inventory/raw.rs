@@ -122,6 +122,16 @@ pub(crate) struct RawPrometheus {
     pub(crate) host: Text,
     pub(crate) image: Text,
     pub(crate) port: Option<Spanned<u16>>,
+    #[serde(default)]
+    pub(crate) probe: Vec<RawProbeTarget>,
+}
+
+/// `[[prometheus.probe]]`: a prober (`bts-infra probe`, run outside the fleet) to scrape.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub(crate) struct RawProbeTarget {
+    pub(crate) address: Text,
+    pub(crate) region: Text,
 }
 
 /// `[secret.NAME]`: where the operator keeps a secret (exactly one of the two).

@@ -3,7 +3,7 @@
 
 use super::build::{Checker, exists, image_ref, label, secret_exists};
 use super::raw::{RawFaucet, RawGateway, RawNode, RawPrometheus};
-use super::{Faucet, Gateway, Inventory, Node, Prometheus, Tls};
+use super::{Faucet, Gateway, Inventory, Node, ProbeTarget, Prometheus, Tls};
 use crate::spec::node_settings;
 use toml::Spanned;
 
@@ -226,9 +226,32 @@ pub(super) fn faucet(c: &mut Checker<'_>, f: &Spanned<RawFaucet>, inv: &Inventor
 pub(super) fn prometheus(c: &mut Checker<'_>, p: &Spanned<RawPrometheus>, inv: &Inventory) -> Option<Prometheus> {
     let p = p.get_ref();
     let hosts: Vec<&str> = inv.hosts.iter().map(|h| h.name.as_str()).collect();
+    let mut probes = Vec::new();
+    for (i, probe) in p.probe.iter().enumerate() {
+        let address = probe.address.get_ref();
+        let valid = address
+            .rsplit_once(':')
+            .is_some_and(|(host, port)| !host.is_empty() && port.parse::<u16>().is_ok_and(|p| p > 0));
+        if !valid {
+            c.error(
+                Some(probe.address.span().start),
+                &format!("prometheus.probe[{i}].address"),
+                format!("{address:?} is not HOST:PORT"),
+                "give the prober's listen address as Prometheus reaches it, e.g. \"probe-us.example.net:9300\"",
+            );
+            continue;
+        }
+        if let Some(region) = label(c, &probe.region, &format!("prometheus.probe[{i}].region")) {
+            probes.push(ProbeTarget {
+                address: address.clone(),
+                region,
+            });
+        }
+    }
     exists(c, &p.host, "prometheus.host", "host", &hosts).then(|| Prometheus {
         host: p.host.get_ref().clone(),
         image: image_ref(c, &p.image, "prometheus.image"),
         port: p.port.as_ref().map_or(PROMETHEUS_PORT, |p| *p.get_ref()),
+        probes,
     })
 }

@@ -285,6 +285,13 @@ pub(crate) fn prometheus_yml(inv: &Inventory, prometheus: &Prometheus) -> String
             }],
         }));
     }
+    if !prometheus.probes.is_empty() {
+        // The prober labels its samples with its own region: keep them.
+        let targets: Vec<serde_json::Value> = (prometheus.probes.iter())
+            .map(|p| serde_json::json!({ "targets": [p.address], "labels": { "region": p.region } }))
+            .collect();
+        jobs.push(serde_json::json!({ "job_name": "bts-probe", "honor_labels": true, "static_configs": targets }));
+    }
     let doc = serde_json::json!({
         "global": { "scrape_interval": "15s", "evaluation_interval": "15s" },
         "rule_files": RULE_FILES.map(|(name, _)| name),
