@@ -235,7 +235,7 @@ pub(super) fn prometheus(c: &mut Checker<'_>, p: &Spanned<RawPrometheus>, inv: &
         if !valid {
             c.error(
                 Some(probe.address.span().start),
-                &format!("prometheus.probe[{i}].address"),
+                format!("prometheus.probe[{i}].address"),
                 format!("{address:?} is not HOST:PORT"),
                 "give the prober's listen address as Prometheus reaches it, e.g. \"probe-us.example.net:9300\"",
             );
