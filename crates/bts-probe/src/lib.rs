@@ -78,9 +78,16 @@ impl Prober {
             metrics.endpoint(endpoint);
         }
         let mut state = round::RoundState::default();
+        let now = round::unix(SystemTime::now());
         for incident in store.incidents(i64::MAX).await? {
-            if incident.region == config.region {
+            if incident.region != config.region || incident.ended.is_some() {
+                continue;
+            }
+            if config.endpoints.iter().any(|e| e.name == incident.endpoint) {
                 state.resume(&incident);
+            } else {
+                // Its endpoint is no longer probed: nothing would ever close it.
+                store.close_incident(incident.id, now).await?;
             }
         }
         let shared = Shared {

@@ -53,7 +53,10 @@ pub(crate) fn unix(t: SystemTime) -> i64 {
 impl Shared {
     /// Runs one round at wall-clock `now`.
     pub(crate) async fn round(&self, now: SystemTime) -> Result<(), StoreError> {
-        let at = unix(now);
+        // Never before the folded hours (a clock stepped back): such checks would never be
+        // counted.
+        let folded = self.store.through(&self.config.region).await?.unwrap_or(i64::MIN);
+        let at = unix(now).max(folded);
         let checks = self.config.endpoints.iter().map(|e| check::endpoint(&self.ctx, e, now));
         let results = join_all(checks).await;
         let mut samples = Vec::new();
@@ -132,7 +135,10 @@ impl Shared {
 
     /// The error budget gauges, from the last 30 days of this region's history.
     async fn budgets(&self, at: i64) -> Result<(), StoreError> {
-        let hourly = self.store.hourly(at - slo::WINDOW_SECS).await?;
+        let hourly = self
+            .store
+            .hourly(at - slo::WINDOW_SECS, Some(&self.config.region))
+            .await?;
         for endpoint in &self.config.endpoints {
             let mut month = Tally::default();
             for ((_, region, name, check), tally) in &hourly {

@@ -212,3 +212,55 @@ async fn the_gateways_certificate_is_checked_as_a_wallet_would_and_a_stopped_gat
     );
     net.shutdown().await;
 }
+
+#[tokio::test]
+async fn hostile_servers_cannot_flood_or_hold_a_check() {
+    // A "node" that answers login with a 1 MiB message.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move {
+        use futures_util::{SinkExt, StreamExt};
+        while let Ok((stream, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let Ok(mut ws) = tokio_tungstenite::accept_async(stream).await else {
+                    return;
+                };
+                if ws.next().await.is_some() {
+                    let huge = format!("{{\"id\":1,\"result\":\"{}\"}}", "x".repeat(1 << 20));
+                    let _ = ws.send(tokio_tungstenite::tungstenite::Message::text(huge)).await;
+                }
+                while ws.next().await.is_some() {}
+            });
+        }
+    });
+    let ctx = context(None);
+    let endpoint = api(Some(format!("ws://{addr}/")), None, ChainId::MAINNET);
+    let outcomes = check::endpoint(&ctx, &endpoint, SystemTime::now()).await;
+    assert_eq!(
+        kinds(&outcomes),
+        [(Check::Ws, Some(ErrorKind::Protocol))],
+        "{outcomes:?}"
+    );
+    let detail = &outcomes[0].result.as_ref().expect_err("refused").detail;
+    assert!(
+        detail.chars().count() <= check::DETAIL_MAX + 1,
+        "{} characters",
+        detail.len()
+    );
+    server.abort();
+
+    // A faucet whose statistics never come: the read gives up at the timeout.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    let mut ctx = context(None);
+    ctx.timeout = Duration::from_millis(300);
+    let read = check::http::get_json(&ctx, &format!("http://{addr}/api/v1/stats")).await;
+    assert_eq!(read.expect_err("no answer").kind, ErrorKind::Timeout);
+    held.abort();
+}

@@ -201,6 +201,10 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
         .expect("total");
     prober.stop().await;
     freeze(&net, 1, false);
+    // The node of the wrong chain is no longer probed: nothing will close its incident but the
+    // restart itself.
+    let mut config = config;
+    config.endpoints.retain(|e| e.name != "wrong");
     let mut prober = start(config).await;
     prober.after_rounds(2).await;
     let status = prober.status().await;
@@ -215,6 +219,10 @@ async fn the_page_shows_each_failure_by_kind_and_the_history_survives_a_restart(
     assert!(frozen["ended"].is_i64(), "closed after the thaw: {frozen}");
     assert_eq!(frozen["errors"], serde_json::json!(["stale_head"]));
     assert!(incident(&status, "dead").expect("still down")["ended"].is_null());
+    assert!(
+        incident(&status, "wrong").expect("kept")["ended"].is_i64(),
+        "closed: no longer probed"
+    );
     assert!(incident(&status, "gateway").expect("still stopped")["ended"].is_null());
     prober.stop().await;
     let _ = stop_faucet.send(());

@@ -326,30 +326,37 @@ async fn start_prober(
         Some(dir) => format!("sqlite://{}?mode=rwc", dir.join("probe.sqlite").display()),
         None => "sqlite::memory:".to_owned(),
     };
-    let max_head_age = 10 * block_interval.max(1);
-    let mut text = format!(
-        "region = \"local\"\ntitle = \"bts-infra up: local stack status\"\ninterval = \"10s\"\ntimeout = \"5s\"\n\
-         database-url = \"{database}\"\n"
-    );
+    let max_head_age = format!("{}s", 10 * block_interval.max(1));
+    // Built as the file's raw layer, so a --data-dir path needs no TOML quoting.
+    let mut raw = bts_probe::RawConfig {
+        region: Some("local".into()),
+        title: Some("bts-infra up: local stack status".into()),
+        interval: Some("10s".into()),
+        timeout: Some("5s".into()),
+        database_url: Some(database),
+        ..bts_probe::RawConfig::default()
+    };
     for (devnet, (ws, http)) in devnets.iter().zip([
         (&gateway.mainnet_ws, Some(&gateway.mainnet_http)),
         (&gateway.testnet_ws, None),
     ]) {
         let name = devnet.network().name();
-        text.push_str(&format!(
-            "[[endpoint]]\nname = \"{name}\"\nnetwork = \"{name}\"\nws = \"{ws}\"\nchain-id = \"{}\"\nmax-head-age = \"{max_head_age}s\"\n",
-            devnet.network().config().chain_id
-        ));
-        if let Some(http) = http {
-            text.push_str(&format!("http = \"{http}\"\n"));
-        }
+        raw.endpoint.push(bts_probe::config::RawEndpoint {
+            name: Some(name.into()),
+            network: Some(name.into()),
+            ws: Some(ws.clone()),
+            http: http.cloned(),
+            chain_id: Some(devnet.network().config().chain_id.to_string()),
+            max_head_age: Some(max_head_age.clone()),
+            objective: None,
+        });
     }
-    text.push_str(&format!(
-        "[[faucet]]\nname = \"faucet\"\nnetwork = \"{}\"\nurl = \"{}\"\n",
-        devnets[0].network().name(),
-        gateway.faucet
-    ));
-    let raw = bts_probe::RawConfig::parse(&text).map_err(|e| anyhow::anyhow!("the prober's configuration: {e}"))?;
+    raw.faucet.push(bts_probe::config::RawFaucet {
+        name: Some("faucet".into()),
+        network: Some(devnets[0].network().name().into()),
+        url: Some(gateway.faucet.clone()),
+        objective: None,
+    });
     let config = bts_probe::ProbeConfig::build(raw).map_err(|e| anyhow::anyhow!("the prober's configuration: {e}"))?;
     bts_probe::Prober::start(listener, config)
         .await

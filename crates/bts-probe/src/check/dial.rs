@@ -6,9 +6,10 @@ use super::{ErrorKind, Failure};
 use hyper::Uri;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
+use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
@@ -59,14 +60,30 @@ pub struct Connection {
     pub cert_expiry: Option<SystemTime>,
     /// When the connection was started: checks are timed from here.
     pub started: Instant,
+    /// Whether TLS is used.
+    pub tls: bool,
 }
 
-/// A failed dial: the failure, and whether it was the TLS handshake.
+/// A failed exchange: the failure, and what the TLS handshake showed before it.
 pub struct DialError {
     /// What failed.
     pub failure: Failure,
-    /// `Some(false)` when TCP connected and the TLS handshake failed.
+    /// `Some(false)` when TCP connected and the TLS handshake failed, `Some(true)` when the
+    /// handshake completed and something after it failed.
     pub tls_handshake: Option<bool>,
+    /// The served certificate's expiry, when the handshake completed.
+    pub cert_expiry: Option<SystemTime>,
+}
+
+impl Connection {
+    /// A failure after this connection was made: the handshake's findings stay.
+    pub fn error(&self, failure: Failure) -> DialError {
+        DialError {
+            failure,
+            tls_handshake: self.tls.then_some(true),
+            cert_expiry: self.cert_expiry,
+        }
+    }
 }
 
 /// The parts of an address a check needs.
@@ -105,26 +122,57 @@ impl Target {
     }
 }
 
-/// Connects to `target`, with TLS when its scheme asks for it.
-pub async fn connect(tls: &Tls, target: &Target) -> Result<Connection, DialError> {
+/// Connects to `target`, with TLS when its scheme asks for it. A name with several addresses is
+/// tried address by address, each but the last with an equal share of `budget` (at least 250 ms),
+/// as browsers move on from an unreachable IPv6 address to IPv4.
+pub async fn connect(tls: &Tls, target: &Target, budget: Duration) -> Result<Connection, DialError> {
     let started = Instant::now();
-    let tcp = TcpStream::connect((target.host.as_str(), target.port))
+    let failed = |e: std::io::Error| DialError {
+        failure: Failure::new(ErrorKind::Connect, format!("{}:{}: {e}", target.host, target.port)),
+        tls_handshake: None,
+        cert_expiry: None,
+    };
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
-        .map_err(|e| DialError {
-            failure: Failure::new(ErrorKind::Connect, format!("{}:{}: {e}", target.host, target.port)),
-            tls_handshake: None,
-        })?;
+        .map_err(failed)?
+        .collect();
+    let share = (budget / u32::try_from(addrs.len()).unwrap_or(1).max(1)).max(Duration::from_millis(250));
+    let mut last = std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address");
+    let mut connected = None;
+    for (i, addr) in addrs.iter().enumerate() {
+        let attempt = TcpStream::connect(addr);
+        let result = if i + 1 < addrs.len() {
+            tokio::time::timeout(share, attempt).await.unwrap_or_else(|_| {
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    format!("{addr}: no answer"),
+                ))
+            })
+        } else {
+            attempt.await
+        };
+        match result {
+            Ok(stream) => {
+                connected = Some(stream);
+                break;
+            }
+            Err(e) => last = e,
+        }
+    }
+    let tcp = connected.ok_or_else(|| failed(last))?;
     let _ = tcp.set_nodelay(true);
     if !target.tls {
         return Ok(Connection {
             io: Box::new(tcp),
             cert_expiry: None,
             started,
+            tls: false,
         });
     }
     let failed = |detail: String| DialError {
         failure: Failure::new(ErrorKind::Tls, detail),
         tls_handshake: Some(false),
+        cert_expiry: None,
     };
     let name = ServerName::try_from(target.host.clone()).map_err(|e| failed(format!("{}: {e}", target.host)))?;
     let stream = (tls.0)
@@ -142,5 +190,6 @@ pub async fn connect(tls: &Tls, target: &Target) -> Result<Connection, DialError
         io: Box::new(stream),
         cert_expiry,
         started,
+        tls: true,
     })
 }

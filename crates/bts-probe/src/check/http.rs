@@ -24,7 +24,7 @@ pub async fn check_api(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
     let handshake = target.tls.then_some(true);
     let answer = match post(ctx, &target, "get_dynamic_global_properties").await {
         Ok(a) => a,
-        Err(e) => return Outcome::failed(Check::Http, e.failure, e.tls_handshake),
+        Err(e) => return Outcome::from_error(Check::Http, e),
     };
     let elapsed = answer.elapsed;
     let head = judge.head(&answer.result);
@@ -53,7 +53,7 @@ pub async fn check_faucet(ctx: &Context, url: &str) -> Outcome {
     };
     let handshake = target.tls.then_some(true);
     let result = match exchange(ctx, &target, Method::GET, Bytes::new()).await {
-        Err(e) => return Outcome::failed(Check::Faucet, e.failure, e.tls_handshake),
+        Err(e) => return Outcome::from_error(Check::Faucet, e),
         Ok(reply) => reply,
     };
     let body: Option<Value> = serde_json::from_slice(&result.body).ok();
@@ -114,7 +114,8 @@ async fn post(ctx: &Context, target: &Target, method: &str) -> Result<Answer, di
     let reply = exchange(ctx, target, Method::POST, Bytes::from(body.to_string())).await?;
     let fail = |failure| dial::DialError {
         failure,
-        tls_handshake: None,
+        tls_handshake: target.tls.then_some(true),
+        cert_expiry: reply.cert_expiry,
     };
     if reply.status != StatusCode::OK && reply.status != StatusCode::BAD_REQUEST {
         return Err(fail(Failure::new(
@@ -145,10 +146,12 @@ struct Reply {
 }
 
 async fn exchange(ctx: &Context, target: &Target, method: Method, body: Bytes) -> Result<Reply, dial::DialError> {
-    let connection = dial::connect(&ctx.tls, target).await?;
+    let connection = dial::connect(&ctx.tls, target, ctx.timeout).await?;
+    let (started, cert_expiry) = (connection.started, connection.cert_expiry);
+    let failed = connection.error(Failure::new(ErrorKind::Protocol, String::new()));
     let fail = |kind, detail: String| dial::DialError {
         failure: Failure::new(kind, detail),
-        tls_handshake: None,
+        ..failed
     };
     let (mut sender, driver) = hyper::client::conn::http1::handshake(TokioIo::new(connection.io))
         .await
@@ -192,8 +195,8 @@ async fn exchange(ctx: &Context, target: &Target, method: Method, body: Bytes) -
     Ok(Reply {
         status,
         body,
-        elapsed: connection.started.elapsed(),
-        cert_expiry: connection.cert_expiry,
+        elapsed: started.elapsed(),
+        cert_expiry,
     })
 }
 
@@ -211,8 +214,10 @@ pub async fn get_text(ctx: &Context, url: &str) -> Result<String, Failure> {
 
 async fn get(ctx: &Context, url: &str) -> Result<Bytes, Failure> {
     let target = Target::parse(url)?;
-    let reply = exchange(ctx, &target, Method::GET, Bytes::new())
+    // Bounded like every check: a server that accepts and never answers must not stop a round.
+    let reply = tokio::time::timeout(ctx.timeout, exchange(ctx, &target, Method::GET, Bytes::new()))
         .await
+        .map_err(|_| Failure::new(ErrorKind::Timeout, format!("{url}: no answer within {:?}", ctx.timeout)))?
         .map_err(|e| e.failure)?;
     if reply.status != StatusCode::OK {
         return Err(Failure::new(

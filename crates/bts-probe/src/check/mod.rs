@@ -134,6 +134,9 @@ impl fmt::Display for ErrorKind {
     }
 }
 
+/// The longest failure text kept, in characters.
+pub const DETAIL_MAX: usize = 300;
+
 /// A failed check: its kind and, for people, what happened.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Failure {
@@ -144,12 +147,15 @@ pub struct Failure {
 }
 
 impl Failure {
-    /// A failure of `kind`.
+    /// A failure of `kind`. The words are cut at [`DETAIL_MAX`] characters: they may quote a
+    /// remote server's answer, and they are stored every round and shown on a public page.
     pub fn new(kind: ErrorKind, detail: impl Into<String>) -> Failure {
-        Failure {
-            kind,
-            detail: detail.into(),
+        let mut detail = detail.into();
+        if let Some((cut, _)) = detail.char_indices().nth(DETAIL_MAX) {
+            detail.truncate(cut);
+            detail.push('…');
         }
+        Failure { kind, detail }
     }
 }
 
@@ -178,6 +184,13 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    fn from_error(check: Check, e: dial::DialError) -> Outcome {
+        Outcome {
+            cert_expiry: e.cert_expiry,
+            ..Outcome::failed(check, e.failure, e.tls_handshake)
+        }
+    }
+
     fn failed(check: Check, failure: Failure, tls_handshake: Option<bool>) -> Outcome {
         Outcome {
             check,

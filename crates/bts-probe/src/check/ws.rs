@@ -7,7 +7,11 @@ use super::{Context, ErrorKind, Failure, Judge, Outcome};
 use crate::check::Check;
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{self, Message};
+
+/// The largest WebSocket message read.
+const MAX_MESSAGE: usize = 64 * 1024;
 
 /// Runs the check against `url`.
 pub async fn check(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
@@ -15,9 +19,9 @@ pub async fn check(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
         Ok(t) => t,
         Err(f) => return Outcome::failed(Check::Ws, f, None),
     };
-    let connection = match dial::connect(&ctx.tls, &target).await {
+    let connection = match dial::connect(&ctx.tls, &target, ctx.timeout).await {
         Ok(c) => c,
-        Err(e) => return Outcome::failed(Check::Ws, e.failure, e.tls_handshake),
+        Err(e) => return Outcome::from_error(Check::Ws, e),
     };
     let handshake = target.tls.then_some(true);
     let cert_expiry = connection.cert_expiry;
@@ -38,13 +42,19 @@ pub async fn check(ctx: &Context, url: &str, judge: &Judge) -> Outcome {
 }
 
 async fn run_session(io: Box<dyn dial::Io>, url: &str, judge: &Judge) -> Result<super::Head, Failure> {
-    let (socket, _) = tokio_tungstenite::client_async(url, io).await.map_err(|e| match e {
-        tungstenite::Error::Http(response) => Failure::new(
-            ErrorKind::HttpStatus,
-            format!("the WebSocket upgrade was answered with HTTP {}", response.status()),
-        ),
-        e => Failure::new(ErrorKind::Protocol, format!("WebSocket handshake: {e}")),
-    })?;
+    // A node's answers to these calls are under 2 KiB; a server sending more is not a node.
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(MAX_MESSAGE))
+        .max_frame_size(Some(MAX_MESSAGE));
+    let (socket, _) = tokio_tungstenite::client_async_with_config(url, io, Some(limits))
+        .await
+        .map_err(|e| match e {
+            tungstenite::Error::Http(response) => Failure::new(
+                ErrorKind::HttpStatus,
+                format!("the WebSocket upgrade was answered with HTTP {}", response.status()),
+            ),
+            e => Failure::new(ErrorKind::Protocol, format!("WebSocket handshake: {e}")),
+        })?;
     let mut session = Session { socket, next_id: 0 };
     session.call(json!(1), "login", json!(["", ""])).await?;
     let database = session.call(json!(1), "database", json!([])).await?;

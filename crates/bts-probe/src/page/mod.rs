@@ -188,7 +188,7 @@ impl Status {
     ) -> Result<Status, StoreError> {
         let at = unix(now);
         let today = at.div_euclid(86_400);
-        let hourly = shared.store.hourly((today - DAYS + 1) * 86_400).await?;
+        let hourly = shared.store.hourly((today - DAYS + 1) * 86_400, None).await?;
         let recent = shared.store.samples(at - PLOT_SECS).await?;
         let stale_after = (3 * shared.config.interval.as_secs() as i64).max(300);
         let mut regions: BTreeSet<String> = hourly.keys().map(|k| k.1.clone()).collect();
@@ -269,7 +269,8 @@ fn region_status(
         };
         if check.counts_for_availability() {
             all.merge(tally);
-            if *hour >= at - slo::WINDOW_SECS {
+            // The window as the budget gauge has it: from the start of the hour 30 days back.
+            if *hour >= (at - slo::WINDOW_SECS).div_euclid(3_600) * 3_600 {
                 month.merge(tally);
             }
         }

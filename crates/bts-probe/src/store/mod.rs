@@ -8,6 +8,7 @@
 
 use crate::check::{Check, ErrorKind};
 use crate::tally::Tally;
+use sha2::{Digest, Sha256};
 use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::{AnyPool, Row, SqlSafeStr};
@@ -182,7 +183,9 @@ impl Store {
         Ok(folded)
     }
 
-    async fn through(&self, region: &str) -> Result<Option<i64>, StoreError> {
+    /// Where `region`'s folded hours end (every hour before is in `probe_hours`); `None` before
+    /// its first fold.
+    pub async fn through(&self, region: &str) -> Result<Option<i64>, StoreError> {
         let row = sqlx::query("SELECT through FROM probe_rollups WHERE region = $1")
             .bind(region)
             .fetch_optional(&self.pool)
@@ -203,20 +206,21 @@ impl Store {
     async fn fold_hour(&self, region: &str, hour: i64) -> Result<(), StoreError> {
         let rows = sqlx::query(
             "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples \
-             WHERE region = $1 AND at >= $2 AND at < $3",
+             WHERE region = $1 AND at >= $2 AND at < $3 ORDER BY at",
         )
         .bind(region)
         .bind(hour)
         .bind(hour + HOUR)
         .fetch_all(&self.pool)
         .await?;
-        let mut tallies: BTreeMap<(String, String, Check), Tally> = BTreeMap::new();
+        // One row per endpoint and check, as the table's key says; an endpoint whose network
+        // was renamed during the hour keeps the last name.
+        let mut tallies: BTreeMap<(String, Check), (String, Tally)> = BTreeMap::new();
         for row in &rows {
             let Some(s) = sample(row)? else { continue };
-            tallies
-                .entry((s.endpoint, s.network, s.check))
-                .or_default()
-                .add(s.result);
+            let entry = tallies.entry((s.endpoint, s.check)).or_default();
+            entry.0 = s.network;
+            entry.1.add(s.result);
         }
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM probe_hours WHERE hour = $1 AND region = $2")
@@ -224,7 +228,7 @@ impl Store {
             .bind(region)
             .execute(&mut *tx)
             .await?;
-        for ((endpoint, network, check), t) in &tallies {
+        for ((endpoint, check), (network, t)) in &tallies {
             sqlx::query(
                 "INSERT INTO probe_hours (hour, region, endpoint, network, kind, total, ok, buckets, errors) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -257,9 +261,21 @@ impl Store {
         Ok(())
     }
 
-    /// Hourly tallies of every region from `since` on: stored hours, and the samples not yet
-    /// folded summed up by hour the same way.
-    pub async fn hourly(&self, since: i64) -> Result<BTreeMap<TallyKey, Tally>, StoreError> {
+    /// Hourly tallies from `since` on, of `region` or of every region: stored hours, and the
+    /// samples not yet folded summed up by hour the same way.
+    ///
+    /// Each region's boundary is read first: hours before it come from `probe_hours`, samples
+    /// from it on from `probe_samples`. A fold committing meanwhile changes neither side (its new
+    /// row is past the boundary read, its samples are still there: pruning keeps two days), so
+    /// no hour is counted twice or lost.
+    pub async fn hourly(&self, since: i64, region: Option<&str>) -> Result<BTreeMap<TallyKey, Tally>, StoreError> {
+        let mut folded: HashMap<String, i64> = HashMap::new();
+        for r in sqlx::query("SELECT region, through FROM probe_rollups")
+            .fetch_all(&self.pool)
+            .await?
+        {
+            folded.insert(r.try_get(0)?, r.try_get(1)?);
+        }
         let mut out: BTreeMap<TallyKey, Tally> = BTreeMap::new();
         let rows = sqlx::query(
             "SELECT hour, region, endpoint, kind, total, ok, buckets, errors FROM probe_hours WHERE hour >= $1",
@@ -268,6 +284,10 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         for row in rows {
+            let (hour, name): (i64, String) = (row.try_get(0)?, row.try_get(1)?);
+            if region.is_some_and(|r| r != name) || folded.get(&name).is_none_or(|&t| hour >= t) {
+                continue;
+            }
             let (Some(check), Some(tally)) = (
                 Check::parse(row.try_get::<&str, _>(3)?),
                 Tally::from_text(
@@ -279,21 +299,42 @@ impl Store {
             ) else {
                 continue;
             };
-            let key = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?, check);
-            out.entry(key).or_default().merge(&tally);
+            out.entry((hour, name, row.try_get(2)?, check))
+                .or_default()
+                .merge(&tally);
         }
-        let folded: HashMap<String, i64> = sqlx::query("SELECT region, through FROM probe_rollups")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
-            .collect::<Result<_, _>>()?;
-        for s in self.samples(since).await? {
-            if folded.get(&s.region).is_some_and(|&t| s.at < t) {
-                continue;
+        let regions: Vec<String> = match region {
+            Some(r) => vec![r.to_owned()],
+            None => sqlx::query("SELECT DISTINCT region FROM probe_samples")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get(0))
+                .collect::<Result<_, _>>()?,
+        };
+        for name in regions {
+            let from = folded.get(&name).map_or(since, |&t| t.max(since));
+            for s in self.samples_of(&name, from).await? {
+                let key = (s.at.div_euclid(HOUR) * HOUR, s.region, s.endpoint, s.check);
+                out.entry(key).or_default().add(s.result);
             }
-            let key = (s.at.div_euclid(HOUR) * HOUR, s.region, s.endpoint, s.check);
-            out.entry(key).or_default().add(s.result);
+        }
+        Ok(out)
+    }
+
+    /// `region`'s stored checks from `since` on.
+    async fn samples_of(&self, region: &str, since: i64) -> Result<Vec<Sample>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples \
+             WHERE region = $1 AND at >= $2",
+        )
+        .bind(region)
+        .bind(since)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in &rows {
+            out.extend(sample(row)?);
         }
         Ok(out)
     }
@@ -323,12 +364,9 @@ impl Store {
         errors: &[ErrorKind],
         detail: &str,
     ) -> Result<i64, StoreError> {
-        // Unique without a sequence (portable): one incident per region and endpoint at a time.
-        let salt = region
-            .bytes()
-            .chain(endpoint.bytes())
-            .fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b)));
-        let id = started * 1_000_000 + (salt % 1_000_000) as i64;
+        // Unique without a sequence (portable): 62 bits of a hash of what makes an incident.
+        let digest = Sha256::digest(format!("{region}\n{endpoint}\n{started}"));
+        let id = i64::from_be_bytes(digest[..8].try_into().expect("eight bytes")) & (i64::MAX >> 1);
         sqlx::query(
             "INSERT INTO probe_incidents (id, region, endpoint, started, ended, errors, detail) \
              VALUES ($1, $2, $3, $4, NULL, $5, $6)",

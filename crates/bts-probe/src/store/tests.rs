@@ -61,11 +61,11 @@ async fn folding_hours_keeps_every_figure_and_retention_drops_only_old_rows() {
         // Three hours and a half of checks, from T0.
         store.insert(&minutes(T0, 210, &us)).await.expect("insert");
         let now = T0 + 210 * 60;
-        let before = only(store.hourly(T0).await.expect("hourly"), &us);
+        let before = only(store.hourly(T0, None).await.expect("hourly"), &us);
         assert_eq!(before.len(), 8, "{db}: four hours (the last one partial) × two checks");
         let folded = store.roll_up(&us, now).await.expect("roll up");
         assert_eq!(folded, 3, "{db}: the three finished hours");
-        let after = only(store.hourly(T0).await.expect("hourly"), &us);
+        let after = only(store.hourly(T0, None).await.expect("hourly"), &us);
         assert_eq!(
             before, after,
             "{db}: an hour's tally is the same from samples and from its row"
@@ -102,7 +102,7 @@ async fn folding_hours_keeps_every_figure_and_retention_drops_only_old_rows() {
             0,
             "{db}"
         );
-        let kept = only(store.hourly(T0).await.expect("hourly"), &us);
+        let kept = only(store.hourly(T0, None).await.expect("hourly"), &us);
         assert_eq!(kept, before, "{db}: the partial fourth hour was folded when it ended");
 
         // 400 days on, the hours go too.
@@ -110,7 +110,10 @@ async fn folding_hours_keeps_every_figure_and_retention_drops_only_old_rows() {
             .roll_up(&us, T0 + HOURS_KEPT_SECS + 4 * 3_600)
             .await
             .expect("roll up");
-        assert!(only(store.hourly(T0).await.expect("hourly"), &us).is_empty(), "{db}");
+        assert!(
+            only(store.hourly(T0, None).await.expect("hourly"), &us).is_empty(),
+            "{db}"
+        );
         store.close().await;
     }
 }
@@ -131,7 +134,7 @@ async fn regions_sharing_a_database_roll_up_their_own_rows_only() {
             "{db}: asia untouched"
         );
         // Both regions read the same through `hourly`, folded or not.
-        let all = store.hourly(T0).await.expect("hourly");
+        let all = store.hourly(T0, None).await.expect("hourly");
         let tally = |r: &str| all[&(T0, r.to_owned(), "main".to_owned(), Check::Http)].clone();
         assert_eq!(tally(&us), tally(&asia), "{db}");
         store.roll_up(&asia, now).await.expect("roll up");
@@ -206,4 +209,32 @@ async fn a_year_of_history_fits_in_a_small_file() {
         bytes as f64 / 1_048_576.0
     );
     assert!(bytes < 16 * 1_048_576, "{bytes} bytes");
+}
+
+#[tokio::test]
+async fn an_endpoint_renamed_to_another_network_mid_hour_still_folds() {
+    for (db, store) in stores().await {
+        let us = region("us");
+        let mut samples = minutes(T0, 30, &us);
+        let mut renamed = minutes(T0 + 30 * 60, 30, &us);
+        renamed.iter_mut().for_each(|s| s.network = "mainnet-2".into());
+        samples.append(&mut renamed);
+        store.insert(&samples).await.expect("insert");
+        assert_eq!(store.roll_up(&us, T0 + 2 * HOUR).await.expect("folds"), 1, "{db}");
+        let mine = store.hourly(T0, Some(&us)).await.expect("hourly");
+        assert_eq!(mine[&(T0, us.clone(), "main".into(), Check::Http)].total, 60, "{db}");
+        assert!(
+            mine.keys().all(|k| k.1 == us),
+            "{db}: one region asked, one region read"
+        );
+        store.close().await;
+    }
+}
+
+#[test]
+fn failure_words_are_bounded() {
+    let long = crate::check::Failure::new(ErrorKind::Protocol, "é".repeat(10_000));
+    assert_eq!(long.detail.chars().count(), crate::check::DETAIL_MAX + 1);
+    assert!(long.detail.ends_with('…'));
+    assert_eq!(crate::check::Failure::new(ErrorKind::Protocol, "short").detail, "short");
 }
