@@ -46,10 +46,19 @@ fn only(tallies: BTreeMap<TallyKey, Tally>, region: &str) -> BTreeMap<TallyKey, 
     tallies.into_iter().filter(|(k, _)| k.1 == region).collect()
 }
 
+/// SQLite, and PostgreSQL from `BTS_TEST_POSTGRES_URL` (scripts/setup-system sets it up); as for
+/// the faucet, a missing PostgreSQL fails the test unless `BTS_TEST_SKIP_POSTGRES=1`.
 async fn stores() -> Vec<(&'static str, Store)> {
     let mut out = vec![("sqlite", Store::open("sqlite::memory:").await.expect("sqlite"))];
-    if let Ok(url) = std::env::var("BTS_TEST_POSTGRES_URL") {
-        out.push(("postgres", Store::open(&url).await.expect("postgres")));
+    match std::env::var("BTS_TEST_POSTGRES_URL") {
+        Ok(url) if !url.is_empty() => out.push(("postgres", Store::open(&url).await.expect("postgres"))),
+        _ if std::env::var("BTS_TEST_SKIP_POSTGRES").is_ok_and(|v| v == "1") => {
+            eprintln!("PostgreSQL variant skipped (BTS_TEST_SKIP_POSTGRES=1)");
+        }
+        _ => panic!(
+            "BTS_TEST_POSTGRES_URL is not set: the history's tests run on PostgreSQL too. \
+             `eval \"$(scripts/setup-system)\"` sets it up, or skip with BTS_TEST_SKIP_POSTGRES=1"
+        ),
     }
     out
 }
