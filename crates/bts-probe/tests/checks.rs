@@ -24,6 +24,19 @@ fn api(ws: Option<String>, http: Option<String>, chain_id: ChainId) -> Endpoint 
     }
 }
 
+/// A server that accepts connections and never answers: its address, and the task to abort.
+async fn silent_server() -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = silent.local_addr().expect("addr");
+    let held = tokio::spawn(async move {
+        let mut open = Vec::new();
+        while let Ok((s, _)) = silent.accept().await {
+            open.push(s);
+        }
+    });
+    (addr, held)
+}
+
 /// Each outcome as (check, error kind), `None` for a pass.
 fn kinds(outcomes: &[Outcome]) -> Vec<(Check, Option<ErrorKind>)> {
     outcomes
@@ -119,14 +132,7 @@ async fn nothing_listening_is_connect_and_silence_is_timeout() {
         ]
     );
     // A server that accepts and never answers.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = silent.local_addr().expect("addr");
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            open.push(s);
-        }
-    });
+    let (addr, held) = silent_server().await;
     ctx.timeout = Duration::from_millis(500);
     let endpoint = api(
         Some(format!("ws://{addr}/")),
@@ -250,14 +256,7 @@ async fn hostile_servers_cannot_flood_or_hold_a_check() {
     server.abort();
 
     // A faucet whose statistics never come: the read gives up at the timeout.
-    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = silent.local_addr().expect("addr");
-    let held = tokio::spawn(async move {
-        let mut open = Vec::new();
-        while let Ok((s, _)) = silent.accept().await {
-            open.push(s);
-        }
-    });
+    let (addr, held) = silent_server().await;
     let mut ctx = context(None);
     ctx.timeout = Duration::from_millis(300);
     let read = check::http::get_json(&ctx, &format!("http://{addr}/api/v1/stats")).await;

@@ -9,9 +9,10 @@
 use crate::check::{Check, ErrorKind};
 use crate::tally::Tally;
 use sha2::{Digest, Sha256};
-use sqlx::any::{AnyPoolOptions, AnyRow, install_default_drivers};
+use sqlx::any::{AnyArguments, AnyPoolOptions, AnyRow, install_default_drivers};
 use sqlx::migrate::{Migration, MigrationType, Migrator};
-use sqlx::{AnyPool, Row, SqlSafeStr};
+use sqlx::query::Query;
+use sqlx::{Any, AnyPool, Row, SqlSafeStr};
 use std::collections::{BTreeMap, HashMap};
 use thiserror::Error;
 
@@ -71,6 +72,16 @@ pub struct Incident {
     pub errors: Vec<ErrorKind>,
     /// The first failure's words.
     pub detail: String,
+}
+
+/// `SELECT` of every column [`sample`] reads, then `$tail` (the conditions).
+macro_rules! select_samples {
+    ($tail:literal) => {
+        concat!(
+            "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples ",
+            $tail
+        )
+    };
 }
 
 /// The history database.
@@ -204,20 +215,20 @@ impl Store {
 
     /// One hour of one region into `probe_hours`, and `through` moved past it, in one transaction.
     async fn fold_hour(&self, region: &str, hour: i64) -> Result<(), StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples \
-             WHERE region = $1 AND at >= $2 AND at < $3 ORDER BY at",
-        )
-        .bind(region)
-        .bind(hour)
-        .bind(hour + HOUR)
-        .fetch_all(&self.pool)
-        .await?;
+        let samples = self
+            .fetch_samples(
+                sqlx::query(select_samples!(
+                    "WHERE region = $1 AND at >= $2 AND at < $3 ORDER BY at"
+                ))
+                .bind(region)
+                .bind(hour)
+                .bind(hour + HOUR),
+            )
+            .await?;
         // One row per endpoint and check, as the table's key says; an endpoint whose network
         // was renamed during the hour keeps the last name.
         let mut tallies: BTreeMap<(String, Check), (String, Tally)> = BTreeMap::new();
-        for row in &rows {
-            let Some(s) = sample(row)? else { continue };
+        for s in samples {
             let entry = tallies.entry((s.endpoint, s.check)).or_default();
             entry.0 = s.network;
             entry.1.add(s.result);
@@ -324,30 +335,19 @@ impl Store {
 
     /// `region`'s stored checks from `since` on.
     async fn samples_of(&self, region: &str, since: i64) -> Result<Vec<Sample>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples \
-             WHERE region = $1 AND at >= $2",
-        )
-        .bind(region)
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for row in &rows {
-            out.extend(sample(row)?);
-        }
-        Ok(out)
+        let query = sqlx::query(select_samples!("WHERE region = $1 AND at >= $2"));
+        self.fetch_samples(query.bind(region).bind(since)).await
     }
 
     /// Every stored check from `since` on (at most two days back), oldest first.
     pub async fn samples(&self, since: i64) -> Result<Vec<Sample>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT at, region, endpoint, network, kind, ok, latency_us, error, detail FROM probe_samples \
-             WHERE at >= $1 ORDER BY at",
-        )
-        .bind(since)
-        .fetch_all(&self.pool)
-        .await?;
+        let query = sqlx::query(select_samples!("WHERE at >= $1 ORDER BY at"));
+        self.fetch_samples(query.bind(since)).await
+    }
+
+    /// The checks a `select_samples!` query finds, leaving out those this version does not know.
+    async fn fetch_samples(&self, query: Query<'_, Any, AnyArguments>) -> Result<Vec<Sample>, StoreError> {
+        let rows = query.fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             out.extend(sample(row)?);

@@ -151,6 +151,12 @@ async fn regions_sharing_a_database_roll_up_their_own_rows_only() {
     }
 }
 
+/// `region`'s incidents from T0 on.
+async fn incidents_of(store: &Store, region: &str) -> Vec<Incident> {
+    let all = store.incidents(T0).await.expect("list");
+    all.into_iter().filter(|i| i.region == region).collect()
+}
+
 #[tokio::test]
 async fn incidents_open_grow_and_close() {
     for (db, store) in stores().await {
@@ -163,13 +169,7 @@ async fn incidents_open_grow_and_close() {
             .incident_errors(id, &[ErrorKind::Connect, ErrorKind::Timeout])
             .await
             .expect("grow");
-        let open: Vec<Incident> = store
-            .incidents(T0)
-            .await
-            .expect("list")
-            .into_iter()
-            .filter(|i| i.region == us)
-            .collect();
+        let open = incidents_of(&store, &us).await;
         assert_eq!(open.len(), 1, "{db}");
         assert_eq!(open[0].ended, None, "{db}");
         assert_eq!(open[0].errors, [ErrorKind::Connect, ErrorKind::Timeout], "{db}");
@@ -178,13 +178,7 @@ async fn incidents_open_grow_and_close() {
             .close_incident(id, T0 + 900)
             .await
             .expect("a second close changes nothing");
-        let closed: Vec<Incident> = store
-            .incidents(T0)
-            .await
-            .expect("list")
-            .into_iter()
-            .filter(|i| i.region == us)
-            .collect();
+        let closed = incidents_of(&store, &us).await;
         assert_eq!(closed[0].ended, Some(T0 + 300), "{db}");
         assert_eq!(closed[0].detail, "refused", "{db}");
         store.close().await;
